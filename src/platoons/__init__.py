@@ -1,0 +1,3 @@
+"""Platoons: a lab for commissioning public services."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from platoons.cli import main
+
+main()

@@ -1,0 +1,341 @@
+"""The scenario: everything a run needs, validated once at the boundary.
+
+Every field carries a unit, a description and a source (a FACTS.md tag or "assumption"), so
+`platoons describe` and the report can say where each number comes from.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ASSUMPTION = "assumption"
+WPC_2013 = "WPC 2013, Table 3 (Work Programme payment table)"
+NCVO = "NCVO Civil Society Almanac 2011/12 (size bands)"
+STAFF_TURNOVER = "People Count / CIPD via press: voluntary sector 18-22% a year"
+NAO_2012 = "NAO 2012 via LGiU: bidders promised 38% job outcomes at a 6% discount"
+WP_FRAMEWORK = "WPC 2013: framework required annual turnover >= GBP 20m"
+ICRF = "Investment and Contract Readiness Fund: grants GBP 50k-150k, mean 85k"
+NON_INTERVENTION = "press: FullFact; sector: DWP non-intervention rate about 5% a year for JSA"
+L_AND_W = "sector: Learning and Work Institute, Work Programme statistics"
+
+
+def param(default: Any, unit: str, description: str, source: str = ASSUMPTION, **limits: Any) -> Any:
+    """A scenario field with its unit, description and source attached as metadata."""
+    extra = {"unit": unit, "source": source}
+    if callable(default):
+        return Field(default_factory=default, description=description, json_schema_extra=extra, **limits)
+    return Field(default, description=description, json_schema_extra=extra, **limits)
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --- the world -----------------------------------------------------------------------------
+
+
+class Area(Model):
+    name: str = param(..., "name", "Area name, unique in the scenario.", min_length=1)
+    referrals_per_month: float = param(..., "people/month", "Mean monthly referrals to the service in this area.", ge=0)
+
+
+class Region(Model):
+    name: str = param(..., "name", "Region name, unique in the scenario.", min_length=1)
+    areas: tuple[Area, ...] = param(..., "areas", "Areas in the region.", min_length=1)
+
+
+class NeedGroup(Model):
+    name: str = param(..., "name", "Need group name, unique in the scenario.", min_length=1)
+    referral_share: float = param(..., "share", "Share of referrals in this group; shares sum to 1.", ge=0, le=1)
+    no_support_outcome_rate: float = param(
+        ..., "share/year", "Chance a person finds work within a year with no support (non-intervention rate).",
+        NON_INTERVENTION, ge=0, lt=1,
+    )
+    cost_to_serve_gbp_per_month: float = param(
+        ..., "GBP/person-month", "Front-line staff cost of supporting one person for a month.", ge=0
+    )
+    max_months: int = param(24, "months", "Longest time a person stays on the programme.", "taen.org.uk: up to 2 years", ge=1, le=120)
+    sustain_weeks: int = param(
+        26, "weeks", "Weeks in work before an outcome is paid.", "sector: L&W (26 weeks JSA, 13 weeks others)", ge=0, le=104
+    )
+    job_loss_rate: float = param(0.06, "share/month", "Chance a person in work loses the job in a month.", ge=0, lt=1)
+
+
+class World(Model):
+    regions: tuple[Region, ...] = param(..., "regions", "Regions and their areas.", min_length=1)
+    need_groups: tuple[NeedGroup, ...] = param(..., "groups", "Need groups of the people referred.", min_length=1)
+    referral_months: int | None = param(
+        None, "months", "Months during which referrals arrive (None: the whole run); delivery continues after.", ge=1
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> World:
+        _unique("world.regions", [r.name for r in self.regions])
+        _unique("world.areas", [a.name for r in self.regions for a in r.areas])
+        _unique("world.need_groups", [g.name for g in self.need_groups])
+        total = sum(g.referral_share for g in self.need_groups)
+        if abs(total - 1) > 1e-6:
+            raise ValueError(f"world.need_groups referral_share values must sum to 1 (got {total:.4g})")
+        return self
+
+    @property
+    def areas(self) -> tuple[Area, ...]:
+        return tuple(a for r in self.regions for a in r.areas)
+
+
+# --- the provider sector -------------------------------------------------------------------
+
+ProviderKind = Literal[
+    "national_firm", "regional_firm", "major_charity", "large_charity", "medium_charity",
+    "small_charity", "community_group", "public_body",
+]
+Reach = Literal["area", "region", "national"]
+
+
+class ProviderBand(Model):
+    kind: ProviderKind = param(..., "kind", "Kind of organisation.")
+    count: int = param(..., "providers", "Number of providers of this kind at the start.", ge=0)
+    turnover_gbp: float = param(..., "GBP/year", "Mean annual turnover (lognormal across providers).", NCVO, gt=0)
+    turnover_spread: float = param(0.5, "log sd", "Spread of turnover across providers (sd of log turnover).", ge=0, le=3)
+    reserves_months: float = param(
+        3.0, "months of turnover", "Mean free reserves, in months of turnover.", "Lloyds Bank Foundation; NCVO", ge=0
+    )
+    overhead_rate: float = param(0.15, "share of staff cost", "Overheads on top of front-line staff cost.", ge=0, le=2)
+    management_capacity: float = param(
+        0.5, "index 0-1", "Management, finance, accountability and evaluation capacity.", ge=0, le=1
+    )
+    effectiveness: dict[str, float] = param(
+        ..., "share/year", "Mean extra yearly chance of an outcome that the provider adds, by need group."
+    )
+    effectiveness_spread: float = param(
+        0.25, "relative sd", "Spread of effectiveness across providers of this kind (relative sd).", ge=0, le=2
+    )
+    reach: Reach = param("area", "scope", "Where a provider can deliver: its own area, its region, or everywhere.")
+    staff_turnover: float = param(0.2, "share/year", "Share of staff leaving each year.", STAFF_TURNOVER, ge=0, le=1)
+
+
+class SectorDynamics(Model):
+    staff_turnover_effect: float = param(
+        1.0, "quality per unit turnover", "How much a unit of yearly staff turnover lowers delivery quality.", ge=0, le=3
+    )
+    overload_elasticity: float = param(
+        1.0, "elasticity", "How fast quality falls when caseload exceeds capacity.", ge=0, le=5
+    )
+    capacity_headroom: float = param(0.1, "share", "Spare places a winner plans above its expected caseload.", ge=0, le=2)
+    compliance_gbp_per_month: float = param(
+        3000.0, "GBP/contract-month", "Monthly contract compliance and reporting cost at middling management capacity.", ge=0
+    )
+    reinvest_share: float = param(0.5, "share", "Share of a year's surplus turned into delivery capacity.", ge=0, le=1)
+    learning_rate: float = param(
+        0.05, "share/year", "Yearly relative gain in effectiveness from a year of delivery experience.", ge=0, le=1
+    )
+    max_learning: float = param(0.5, "share", "Largest total relative gain from experience.", ge=0, le=5)
+    shrink_rate: float = param(0.25, "share/year", "Yearly fall in turnover of a provider that lost all service income.", ge=0, le=1)
+    exit_turnover_gbp: float = param(10_000.0, "GBP/year", "A provider whose turnover falls below this closes.", ge=0)
+    entrants_per_year: float = param(6.0, "providers/year", "Mean number of new small providers entering each year.", ge=0)
+    entrant_effectiveness_spread: float = param(
+        0.5, "relative sd", "Spread of new entrants' effectiveness (innovation is uncertain).", ge=0, le=3
+    )
+    max_contract_to_turnover: float = param(
+        1.5, "ratio", "Largest contract value a provider takes on, as a multiple of its annual turnover.", gt=0
+    )
+
+
+class Sector(Model):
+    bands: tuple[ProviderBand, ...] = param(..., "bands", "Provider kinds and size bands at the start.", min_length=1)
+    small_max_turnover_gbp: float = param(
+        10_000_000.0, "GBP/year", "Providers below this turnover count as small (NCVO 'major' band starts at GBP 10m).", NCVO, gt=0
+    )
+    size_band_edges_gbp: tuple[float, ...] = param(
+        (100_000.0, 1_000_000.0, 10_000_000.0, 50_000_000.0), "GBP/year",
+        "Turnover edges of the size bands micro/small, small/medium, medium/large, large/major.", NCVO,
+    )
+    dynamics: SectorDynamics = param(SectorDynamics, "-", "Growth, learning, entry and exit.")
+
+
+# --- the commissioning design --------------------------------------------------------------
+
+
+class LotSpec(Model):
+    name: str = param(..., "name", "Lot name, unique in the design.", min_length=1)
+    areas: tuple[str, ...] = param(..., "areas", "Areas whose referrals the lot covers.", min_length=1)
+    referral_share: float = param(1.0, "share", "Share of the areas' referrals the lot receives.", gt=0, le=1)
+    set_aside: bool = param(False, "flag", "Reserved for small providers.")
+
+
+class LotPlan(Model):
+    structure: Literal["national", "regional", "area", "explicit"] = param(
+        "regional", "structure", "How areas are grouped into lots."
+    )
+    explicit: tuple[LotSpec, ...] = param((), "lots", "The lots, when structure is explicit.")
+    set_aside_share: float = param(0.0, "share", "Share of lots reserved for small providers.", "EU Directive 2014/24 art. 46", ge=0, le=1)
+    max_lots_per_provider: int | None = param(None, "lots", "Most lots one provider may win.", "EU Directive 2014/24 art. 46", ge=1)
+    package_bids: bool = param(False, "flag", "Providers may bid for bundles of lots in their region.")
+
+
+class Eligibility(Model):
+    min_turnover_gbp: float = param(0.0, "GBP/year", "Turnover a bidder needs to be eligible.", WP_FRAMEWORK, ge=0)
+    min_reserves_gbp: float = param(0.0, "GBP", "Reserves a bidder needs to be eligible.", ge=0)
+
+
+class GroupPrices(Model):
+    block_gbp_per_referral: float = param(
+        0.0, "GBP/expected referral", "Fixed payment per expected referral, paid monthly whatever happens.", ge=0
+    )
+    fee_gbp_per_month: float = param(0.0, "GBP/person-month", "Fee for each person on the caseload each month.", ge=0)
+    attachment_fee_gbp: float = param(0.0, "GBP/referral", "Paid when a person starts.", WPC_2013, ge=0)
+    outcome_fee_gbp: float = param(0.0, "GBP/outcome", "Paid when an outcome has been sustained.", WPC_2013, ge=0)
+    sustainment_gbp: float = param(0.0, "GBP/4 weeks", "Paid every 4 weeks a person stays in work after the outcome.", WPC_2013, ge=0)
+    sustainment_payments: int = param(0, "payments", "Most sustainment payments per person.", WPC_2013, ge=0, le=120)
+
+
+class YearMultipliers(Model):
+    block: float = param(1.0, "multiplier", "Block payment multiplier in this contract year.", ge=0)
+    fee: float = param(1.0, "multiplier", "Fee multiplier in this contract year.", ge=0)
+    attachment: float = param(1.0, "multiplier", "Attachment fee multiplier in this contract year.", WPC_2013, ge=0)
+    outcome: float = param(1.0, "multiplier", "Outcome fee multiplier in this contract year.", ge=0)
+    sustainment: float = param(1.0, "multiplier", "Sustainment payment multiplier in this contract year.", ge=0)
+
+
+class Payment(Model):
+    by_group: dict[str, GroupPrices] = param(..., "prices", "List prices by need group (before a winner's discount).")
+    by_year: tuple[YearMultipliers, ...] = param(
+        (), "multipliers", "Multipliers by contract year; the last one holds for later years."
+    )
+
+
+class PrimeRules(Model):
+    management_fee: float = param(0.15, "share", "Share of payments the prime keeps before passing them down.", ge=0, lt=1)
+    risk_passed_down: float = param(
+        1.0, "share", "Share of outcome risk passed to subcontractors (the rest is paid to them as a fee).", ge=0, le=1
+    )
+    referral_policy: Literal["fair", "cream", "starve_tier2"] = param(
+        "fair", "policy", "How the prime routes referrals between in-house delivery and subcontractors."
+    )
+    in_house_share: float = param(0.4, "share", "Share of referrals the prime delivers itself under a fair policy.", ge=0, le=1)
+    tier2_share: float = param(0.2, "share", "Share of referrals for tier-2 specialists under a fair policy.", ge=0, le=1)
+    tier1_per_contract: int = param(3, "subcontractors", "End-to-end (tier-1) subcontractors a prime names.", ge=0)
+    tier2_per_contract: int = param(6, "subcontractors", "Specialist (tier-2) subcontractors a prime names.", ge=0)
+    cream_strength: float = param(0.6, "share", "How far `cream` tilts easy people in house and hard people out.", ge=0, le=1)
+    starve_factor: float = param(0.1, "share", "Share of their fair referrals tier-2 receive under `starve_tier2`.", ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> PrimeRules:
+        if self.in_house_share + self.tier2_share > 1 + 1e-9:
+            raise ValueError(
+                f"design.delivery.prime in_house_share + tier2_share must be <= 1 "
+                f"(got {self.in_house_share + self.tier2_share:.4g})"
+            )
+        return self
+
+
+class ConsortiumRules(Model):
+    coordination_cost: float = param(0.08, "share of income", "Share of income the consortium centre spends on coordination.", ge=0, lt=1)
+    joint_liability: bool = param(True, "flag", "Members cover a failed member's losses.")
+    members: int = param(8, "providers", "Most members in one consortium.", ge=2)
+    friction_per_member: float = param(
+        0.02, "quality/member", "Quality lost per member to a weak centre and infighting.", ge=0, le=0.2
+    )
+
+
+class Delivery(Model):
+    model: Literal["direct", "prime", "consortium"] = param("direct", "model", "Who holds the contract and who delivers.")
+    prime: PrimeRules = param(PrimeRules, "-", "Rules for prime contractors.")
+    consortium: ConsortiumRules = param(ConsortiumRules, "-", "Rules for consortia.")
+
+
+class ContractTerms(Model):
+    length_months: int = param(84, "months", "Contract length.", "taen.org.uk: about 7 years", ge=1)
+    retender: bool = param(True, "flag", "Re-tender at contract end (else contracts run to the end of the run).")
+
+
+class AwardWeights(Model):
+    quality_weight: float = param(0.3, "weight", "Weight of quality against price in the award.", ge=0, le=1)
+    local_presence_weight: float = param(0.0, "quality points", "Quality bonus for a bidder present in the lot's areas.", ge=0, le=1)
+
+
+class Bidding(Model):
+    optimism: float = param(
+        0.35, "relative", "Mean overestimate of their own effectiveness by bidders.", NAO_2012, ge=0, le=3
+    )
+    optimism_spread: float = param(0.15, "relative sd", "Spread of bidder optimism.", ge=0, le=3)
+    target_margin: float = param(0.05, "share", "Margin on expected cost a bidder prices in.", ge=-0.5, le=1)
+    bid_cost_gbp: float = param(15_000.0, "GBP/bid", "Fixed cost of writing one bid.", ge=0)
+    bid_cost_share: float = param(0.002, "share of annual value", "Variable bid cost per bid.", ge=0, le=0.2)
+    bid_budget_share: float = param(0.25, "share of reserves", "Most of its reserves a provider spends on bids in a tender.", ge=0, le=1)
+    risk_appetite: float = param(
+        1.0, "share of reserves", "Most of its reserves a provider puts at risk as working capital for payment by results.", gt=0, le=5
+    )
+
+
+class CapacityGrants(Model):
+    budget_gbp_per_year: float = param(0.0, "GBP/year", "Yearly grant budget for small providers.", ge=0)
+    grant_gbp: float = param(85_000.0, "GBP/grant", "Size of one grant.", ICRF, gt=0)
+    management_gain: float = param(
+        0.15, "index points/grant", "Rise in management capacity a grant buys.", ge=0, le=1
+    )
+    reserves_share: float = param(0.4, "share", "Share of a grant kept as reserves (bid-writing, working capital).", ge=0, le=1)
+    target: Literal["small", "small_local"] = param("small", "rule", "Who may receive grants: small providers, or small providers with area reach.")
+
+
+class Design(Model):
+    name: str = param("design", "name", "Short name of the design.")
+    lots: LotPlan = param(LotPlan, "-", "Lot structure.")
+    eligibility: Eligibility = param(Eligibility, "-", "Eligibility rules for bidders.")
+    delivery: Delivery = param(Delivery, "-", "Delivery model.")
+    payment: Payment = param(..., "-", "Payment terms.")
+    contract: ContractTerms = param(ContractTerms, "-", "Contract length and re-tender.")
+    award: AwardWeights = param(AwardWeights, "-", "Award weights.")
+    bidding: Bidding = param(Bidding, "-", "How providers decide to bid and at what price.")
+    capacity_grants: CapacityGrants = param(CapacityGrants, "-", "Capacity-building grants for small providers.")
+
+
+class Run(Model):
+    months: int = param(84, "months", "Months simulated.", ge=1, le=600)
+    seed: int = param(0, "seed", "Seed of the run's random numbers.", ge=0)
+
+
+class Scenario(Model):
+    name: str = param("scenario", "name", "Scenario name.")
+    description: str = param("", "text", "One line on what the scenario is.")
+    world: World = param(..., "-", "Areas, referrals and need groups.")
+    sector: Sector = param(..., "-", "The provider sector.")
+    design: Design = param(..., "-", "The commissioning design.")
+    run: Run = param(Run, "-", "Run settings.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Scenario:
+        groups = [g.name for g in self.world.need_groups]
+        areas = {a.name for a in self.world.areas}
+        for i, band in enumerate(self.sector.bands):
+            _same_keys(f"sector.bands.{i}.effectiveness", band.effectiveness, groups)
+        _same_keys("design.payment.by_group", self.design.payment.by_group, groups)
+        lots = self.design.lots
+        if lots.structure == "explicit":
+            if not lots.explicit:
+                raise ValueError("design.lots.explicit must list at least one lot when structure is explicit (got none)")
+            _unique("design.lots.explicit", [lot.name for lot in lots.explicit])
+            for i, lot in enumerate(lots.explicit):
+                unknown = sorted(set(lot.areas) - areas)
+                if unknown:
+                    raise ValueError(f"design.lots.explicit.{i}.areas must name known areas (got unknown {unknown[0]!r})")
+        return self
+
+
+def _unique(where: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"{where} names must be unique (got {name!r} twice)")
+        seen.add(name)
+
+
+def _same_keys(where: str, mapping: dict[str, Any], groups: list[str]) -> None:
+    missing = [g for g in groups if g not in mapping]
+    extra = [k for k in mapping if k not in groups]
+    if extra:
+        raise ValueError(f"{where} must name known need groups (got unknown {extra[0]!r})")
+    if missing:
+        raise ValueError(f"{where} must give every need group (got none for {missing[0]!r})")

@@ -1,0 +1,123 @@
+"""Turning tender wins into contracts and placements, and moving people when holders change."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from platoons.ledger import Role
+from platoons.market.prices import expected_path
+from platoons.market.state import Contract, Market, Placements
+from platoons.population import monthly_hazard
+from platoons.tender.bidding import Win, let_contracts
+
+
+def let_lots(market: Market, lot_ids: np.ndarray, end_month: int) -> None:
+    """Tender `lot_ids`, sign the winners' contracts, and hand the lots' people to them."""
+    wins = let_contracts(market, lot_ids)
+    market.count("tenders")
+    old = market.placements
+    new_contracts = [_sign(market, win, end_month) for win in wins]
+    first = len(market.contracts)
+    market.contracts.extend(new_contracts)
+    fresh = _placements(market, wins, first)
+    keep = np.ones(len(old), bool) if old is not None else np.zeros(0, bool)
+    if old is not None:
+        keep = ~np.isin(old.lot, lot_ids)
+    moving = _subset(old, ~keep) if old is not None else None
+    if moving is not None and len(moving):
+        _hand_over(market, moving, fresh)
+    market.placements = _concat(_subset(old, keep), fresh) if old is not None else fresh
+    let = set(int(l) for win in wins for l in win.lots)
+    market.count("lots_unlet", len(set(int(l) for l in lot_ids) - let))
+
+
+def _sign(market: Market, win: Win, end_month: int) -> Contract:
+    team = win.team
+    if team.lead >= 0:
+        holder, account = team.lead, int(market.providers.account[team.lead])
+    else:
+        holder, account = -1, int(market.ledger.open_accounts(1)[0])  # the consortium's centre
+    market.count("contracts_let")
+    return Contract(
+        lots=win.lots, holder=holder, account=account, price_ratio=win.price_ratio,
+        start_month=market.month, end_month=end_month, risk_fee_gbp=win.risk_fee_gbp, members=team.providers,
+    )
+
+
+def _placements(market: Market, wins: list[Win], first_contract: int) -> Placements:
+    world, p = market.world, market.providers
+    depth = _depth(market)
+    rows = {"contract": [], "lot": [], "provider": [], "role": [], "share": [], "capacity": []}
+    headroom = 1.0 + market.scenario.sector.dynamics.capacity_headroom
+    for c, win in enumerate(wins, start=first_contract):
+        m = win.team.providers
+        quality = 1.0 - market.scenario.sector.dynamics.staff_turnover_effect * p.staff_turnover[m]
+        hazard = world.no_support_hazard[None, :] + monthly_hazard(p.effectiveness[m]) * quality[:, None]
+        months_on_caseload = expected_path(world, hazard, market.prices).caseload_months  # [member, group]
+        for lot in win.lots:
+            inflow = market.lots.referrals[lot]  # [group] per month
+            for i, provider in enumerate(m):
+                rows["contract"].append(c)
+                rows["lot"].append(lot)
+                rows["provider"].append(provider)
+                rows["role"].append(win.team.roles[i])
+                rows["share"].append(win.team.shares[i])
+                rows["capacity"].append(headroom * float((win.team.shares[i] * inflow * months_on_caseload[i]).sum()))
+    if not rows["contract"]:
+        return Placements.empty(len(world.group_names), depth)
+    return Placements.new(rows["contract"], rows["lot"], rows["provider"], rows["role"],
+                          np.array(rows["share"]), rows["capacity"], depth)
+
+
+def _depth(market: Market) -> tuple[int, int, int]:
+    w = market.world
+    return int(w.max_months.max()), int(max(w.sustain_months.max(), 1)), int(max(market.prices.sustainment_payments.max(), 1))
+
+
+def _hand_over(market: Market, moving: Placements, fresh: Placements) -> None:
+    """People of re-let lots move to the new placements of their lot, by referral share."""
+    for lot in np.unique(moving.lot):
+        source = moving.lot == lot
+        target = np.flatnonzero(fresh.lot == lot)
+        people = int(moving.people()[source].sum())
+        if people == 0:
+            continue
+        old_providers = set(moving.provider[source].tolist())
+        if len(target) == 0:
+            market.count("people_dropped", people)
+            continue
+        if old_providers != set(fresh.provider[target].tolist()):
+            market.count("people_transferred", people)
+        for stock in ("caseload", "in_work", "sustaining"):
+            pooled = getattr(moving, stock)[source].sum(axis=0)  # [group, depth]
+            getattr(fresh, stock)[target] += split(pooled, fresh.share[target])
+
+
+def split(pooled: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """Whole people [group, depth] divided among placements by share [placement, group]; remainders to the largest."""
+    weights = shares / np.maximum(shares.sum(axis=0, keepdims=True), 1e-12)
+    parts = np.floor(pooled[None, :, :] * weights[:, :, None]).astype(np.int64)
+    remainder = pooled - parts.sum(axis=0)
+    parts[np.argmax(weights, axis=0), np.arange(pooled.shape[0])] += remainder
+    return parts
+
+
+def move_people(market: Market, source: np.ndarray, target: int) -> None:
+    """Move everyone in placements `source` to placement `target`."""
+    pl = market.placements
+    for stock in ("caseload", "in_work", "sustaining"):
+        array = getattr(pl, stock)
+        array[target] += array[source].sum(axis=0)
+        array[source] = 0
+
+
+def _subset(pl: Placements, mask: np.ndarray) -> Placements:
+    return Placements(**{name: getattr(pl, name)[mask] for name in pl.__dataclass_fields__})
+
+
+def _concat(a: Placements, b: Placements) -> Placements:
+    return Placements(**{name: np.concatenate([getattr(a, name), getattr(b, name)]) for name in a.__dataclass_fields__})
+
+
+def holder_role(market: Market) -> int:
+    return {"direct": Role.DIRECT, "prime": Role.PRIME, "consortium": Role.CENTRE}[market.scenario.design.delivery.model]

@@ -1,0 +1,409 @@
+"""The monthly market engine: one step a month, in a fixed order.
+
+    tender (at the start, at contract end, and to replace failed holders)
+    -> capacity grants (each year) -> referrals -> delivery -> settlement -> failures
+    -> record -> year end (learning, growth, shrinking, entry)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from platoons.ledger import Account, Kind, Role, to_pence
+from platoons.market.contracting import let_lots, move_people
+from platoons.market.state import Market
+from platoons.population import draw_entrants, monthly_hazard
+
+
+@dataclass
+class Month:
+    """What happened to people in each placement this month [placement, group]."""
+
+    referred: np.ndarray
+    served: np.ndarray
+    starts: np.ndarray
+    outcomes: np.ndarray
+    sustainment: np.ndarray
+
+
+def step(market: Market, record) -> None:
+    """Advance the market by one month."""
+    tender_if_due(market)
+    if market.month % 12 == 0:
+        give_capacity_grants(market)
+    month = deliver(market, refer(market))
+    settle(market, month)
+    handle_failures(market)
+    record(market, month)
+    if market.month % 12 == 11:
+        close_year(market)
+    market.month += 1
+
+
+# --- tendering -----------------------------------------------------------------------------
+
+
+def tender_if_due(market: Market) -> None:
+    terms = market.scenario.design.contract
+    run_months = market.scenario.run.months
+    end = lambda start: min(start + terms.length_months, run_months) if terms.retender else run_months  # noqa: E731
+    all_lots = np.arange(len(market.lots))
+    if market.month == 0:
+        let_lots(market, all_lots, end(0))
+        return
+    expiring = [c for c in market.contracts if c.active and c.end_month == market.month]
+    if expiring and terms.retender:
+        for contract in expiring:
+            contract.active = False
+        lots = np.unique(np.concatenate([np.array(c.lots) for c in expiring]))
+        let_lots(market, lots, end(market.month))
+    orphaned = np.flatnonzero(market.lot_contract() < 0)
+    if len(orphaned) and market.month % 12 == 0:
+        # Lots with no holder (none bid, or the holder failed) are re-let once a year.
+        let_lots(market, orphaned, min(_next_end(market), run_months))
+
+
+def _next_end(market: Market) -> int:
+    ends = [c.end_month for c in market.contracts if c.active]
+    return max(ends) if ends else market.month + market.scenario.design.contract.length_months
+
+
+# --- capacity grants -----------------------------------------------------------------------
+
+
+def give_capacity_grants(market: Market) -> None:
+    """A year's grants to randomly chosen eligible small providers; each buys management capacity."""
+    grants = market.scenario.design.capacity_grants
+    count = int(grants.budget_gbp_per_year // grants.grant_gbp)
+    p = market.providers
+    eligible = p.active & p.is_small(market.small_max)
+    if grants.target == "small_local":
+        eligible &= p.reach == 0
+    candidates = np.flatnonzero(eligible)
+    if count == 0 or len(candidates) == 0:
+        return
+    chosen = np.sort(market.rng["dynamics"].choice(candidates, size=min(count, len(candidates)), replace=False))
+    amount = to_pence(grants.grant_gbp)
+    spent = to_pence(grants.grant_gbp * (1.0 - grants.reserves_share))
+    market.ledger.post(Account.COMMISSIONER, p.account[chosen], amount, Kind.GRANT)
+    market.ledger.post(p.account[chosen], Account.CAPACITY_BUILDING, spent, Kind.CAPACITY_SPEND)
+    p.management[chosen] = np.minimum(1.0, p.management[chosen] + grants.management_gain)
+    market.count("grants", len(chosen))
+
+
+# --- people --------------------------------------------------------------------------------
+
+
+def refer(market: Market) -> np.ndarray:
+    """This month's referrals, by area and group, routed to placements [placement, group]."""
+    world, lots, pl = market.world, market.lots, market.placements
+    rng = market.rng["referrals"]
+    referral_months = market.scenario.world.referral_months
+    if referral_months is not None and market.month >= referral_months:
+        return np.zeros(pl.share.shape, dtype=np.int64)
+    by_area = rng.poisson(world.referrals_per_month)  # [area, group], the same whatever the design
+    by_lot = _split_areas(by_area, lots.area_share, rng)
+    holder = market.lot_contract()
+    market.count("referrals", by_area.sum())
+    market.count("referrals_unserved", by_lot[holder < 0].sum())
+    referred = np.zeros(pl.share.shape, dtype=np.int64)
+    live = _live_placements(market)
+    delivery_rng = market.rng["routing"]
+    for lot in np.flatnonzero(holder >= 0):
+        rows = np.flatnonzero((pl.lot == lot) & (pl.contract == holder[lot]) & live)
+        if len(rows) == 0:
+            market.count("referrals_unserved", by_lot[lot].sum())
+            continue
+        shares = pl.share[rows].T  # [group, placement]
+        shares = shares / np.maximum(shares.sum(axis=1, keepdims=True), 1e-12)
+        referred[rows] = delivery_rng.multinomial(by_lot[lot], shares).T
+    pl.caseload[:, :, 0] += referred
+    return referred
+
+
+def _split_areas(by_area: np.ndarray, area_share: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Referrals of each area divided among the lots that cover it, at random by share."""
+    covering = (area_share > 0).sum(axis=0)
+    whole = (covering == 1) & (area_share.max(axis=0) >= 1.0)
+    by_lot = (area_share[:, whole] > 0).astype(np.int64) @ by_area[whole]
+    for area in np.flatnonzero(~whole):
+        lots = np.flatnonzero(area_share[:, area] > 0)
+        probabilities = np.append(area_share[lots, area], max(0.0, 1.0 - area_share[lots, area].sum()))
+        draws = rng.multinomial(by_area[area], probabilities / probabilities.sum())  # [group, lot + uncovered]
+        by_lot[lots] += draws[:, :-1].T
+    return by_lot
+
+
+def _live_placements(market: Market) -> np.ndarray:
+    pl = market.placements
+    active_contract = np.array([c.active for c in market.contracts], dtype=bool)
+    return market.providers.active[pl.provider] & (active_contract[pl.contract] if len(pl) else np.zeros(0, bool))
+
+
+def deliver(market: Market, referred: np.ndarray) -> Month:
+    """Support, job starts, sustained outcomes, sustainment and exits, drawn for whole cohorts."""
+    world, pl, p = market.world, market.placements, market.providers
+    rng = market.rng["delivery"]
+    dynamics = market.scenario.sector.dynamics
+    live = _live_placements(market)
+    served = pl.caseload.sum(axis=2) * live[:, None]
+    load = served.sum(axis=1)
+    overload = np.minimum(1.0, pl.capacity / np.maximum(load, 1)) ** dynamics.overload_elasticity
+    quality = (1.0 - dynamics.staff_turnover_effect * p.staff_turnover[pl.provider]) * overload * _friction(market)
+    hazard = world.no_support_hazard[None, :] + monthly_hazard(p.effectiveness[pl.provider]) * quality[:, None]
+    hazard = np.clip(hazard, 0.0, 1.0) * live[:, None]
+
+    keep = 1.0 - world.job_loss
+    pl.in_work -= rng.binomial(pl.in_work, world.job_loss[None, :, None])
+    outcomes = _take_last(pl.in_work, world.sustain_months - 1)
+    _age(pl.in_work)
+    starts = rng.binomial(pl.caseload, hazard[:, :, None])
+    pl.caseload -= starts
+    new_starts = starts.sum(axis=2)
+    immediate = world.sustain_months == 0
+    outcomes[:, immediate] += new_starts[:, immediate]
+    pl.in_work[:, ~immediate, 0] += new_starts[:, ~immediate]
+
+    pl.sustaining -= rng.binomial(pl.sustaining, (1.0 - keep)[None, :, None])
+    payments = _paid_sustainment(pl.sustaining, market.prices.sustainment_payments)
+    _take_last(pl.sustaining, market.prices.sustainment_payments - 1)
+    _age(pl.sustaining)
+    pl.sustaining[:, :, 0] += outcomes * (market.prices.sustainment_payments > 0)[None, :]
+
+    market.count("completed_without_outcome", _take_last(pl.caseload, world.max_months - 1).sum())
+    _age(pl.caseload)
+    market.count("starts", new_starts.sum())
+    market.count("outcomes", outcomes.sum())
+    return Month(referred, served, new_starts, outcomes, payments)
+
+
+def _friction(market: Market) -> np.ndarray:
+    """Quality lost in consortia to a weak centre and infighting, growing with membership."""
+    pl = market.placements
+    if market.scenario.design.delivery.model != "consortium":
+        return np.ones(len(pl))
+    members = np.array([len(c.members) for c in market.contracts])[pl.contract] if len(pl) else np.zeros(0)
+    return np.maximum(0.0, 1.0 - market.scenario.design.delivery.consortium.friction_per_member * members)
+
+
+def _take_last(stock: np.ndarray, last_index: np.ndarray) -> np.ndarray:
+    """Remove and return, per group, the people at the last stage index [placement, group]."""
+    taken = np.zeros(stock.shape[:2], dtype=np.int64)
+    for g, index in enumerate(last_index):
+        if 0 <= index < stock.shape[2]:
+            taken[:, g] = stock[:, g, index]
+            stock[:, g, index:] = 0
+    return taken
+
+
+def _age(stock: np.ndarray) -> None:
+    stock[:, :, 1:] = stock[:, :, :-1].copy()
+    stock[:, :, 0] = 0
+
+
+def _paid_sustainment(sustaining: np.ndarray, most: np.ndarray) -> np.ndarray:
+    """People still in work who earn a sustainment payment this month [placement, group]."""
+    index = np.arange(sustaining.shape[2])
+    due = index[None, :] < most[:, None]  # [group, depth]: payments made so far below the most
+    return (sustaining * due[None]).sum(axis=2)
+
+
+# --- money ---------------------------------------------------------------------------------
+
+
+def settle(market: Market, month: Month) -> None:
+    """Commissioner pays holders; holders pass money down; everyone pays their costs."""
+    pl = market.placements
+    if len(pl) == 0:
+        return
+    gross = _gross_payments(market, month)  # {kind: [placement] GBP}
+    contracts = market.contracts
+    account = np.array([c.account for c in contracts], dtype=np.int64)[pl.contract]
+    holder_role = {"direct": Role.DIRECT, "prime": Role.PRIME, "consortium": Role.CENTRE}[market.scenario.design.delivery.model]
+    for kind, amount in gross.items():
+        market.ledger.post(Account.COMMISSIONER, account, to_pence(amount), kind, holder_role)
+    _pass_down(market, month, gross, account)
+    _pay_costs(market, month)
+
+
+def _gross_payments(market: Market, month: Month) -> dict[Kind, np.ndarray]:
+    pl, prices = market.placements, market.prices
+    contracts = market.contracts
+    start = np.array([c.start_month for c in contracts])[pl.contract]
+    ratio = np.array([c.price_ratio for c in contracts])[pl.contract]
+    live = np.array([c.active for c in contracts], dtype=bool)[pl.contract]
+    years = (market.month - start) // 12
+    mult = np.array([prices.multipliers(int(y)) for y in years]) * (ratio * live)[:, None]  # [placement, type]
+    expected = market.lots.referrals[pl.lot] * pl.share  # block pays for expected, not actual, referrals
+    per_group = {
+        Kind.BLOCK: expected * prices.block,
+        Kind.FEE: month.served * prices.fee,
+        Kind.ATTACHMENT: month.referred * prices.attachment,
+        Kind.OUTCOME: month.outcomes * prices.outcome,
+        Kind.SUSTAINMENT: month.sustainment * prices.sustainment,
+    }
+    return {kind: amounts.sum(axis=1) * mult[:, i] for i, (kind, amounts) in enumerate(per_group.items())}
+
+
+def _pass_down(market: Market, month: Month, gross: dict[Kind, np.ndarray], holder_account: np.ndarray) -> None:
+    """Primes keep their fee and pass on outcome risk; consortium centres keep coordination costs.
+
+    Money passed down keeps the kind it arrived as, so risk by tier reads straight from the ledger.
+    """
+    pl, p, design = market.placements, market.providers, market.scenario.design
+    own = p.account[pl.provider]
+    down = own != holder_account
+    total = sum(gross.values())
+    received = np.zeros(len(pl), dtype=np.int64)
+    if design.delivery.model == "consortium":
+        kept = design.delivery.consortium.coordination_cost
+        market.ledger.post(holder_account, Account.COORDINATION, to_pence(total * kept), Kind.COORDINATION, Role.CENTRE)
+        for kind, amount in gross.items():
+            passed = to_pence(amount * (1.0 - kept)) * down
+            market.ledger.post(holder_account, own, passed, kind, pl.role)
+            received += passed
+    elif design.delivery.model == "prime":
+        rules = design.delivery.prime
+        for kind, amount in gross.items():
+            at_risk = rules.risk_passed_down if kind in (Kind.OUTCOME, Kind.SUSTAINMENT) else 1.0
+            passed = to_pence((1.0 - rules.management_fee) * at_risk * amount) * down
+            market.ledger.post(holder_account, own, passed, kind, pl.role)
+            received += passed
+        live = np.array([c.active for c in market.contracts], dtype=bool)[pl.contract]
+        risk_fee = np.array([c.risk_fee_gbp for c in market.contracts])[pl.contract]  # already at the winner's price
+        fee = to_pence((1.0 - rules.management_fee) * (month.referred * risk_fee).sum(axis=1) * live) * down
+        market.ledger.post(holder_account, own, fee, Kind.RISK_FEE, pl.role)
+        received += fee
+    gross_pence = to_pence(total)
+    _add_income(market, pl.provider, np.where(down, received, 0))
+    if design.delivery.model == "prime":
+        # The prime's income is what it keeps of its subcontractors' money plus its in-house money.
+        holders = np.array([max(c.holder, 0) for c in market.contracts])[pl.contract]
+        _add_income(market, holders, np.where(down, gross_pence - received, gross_pence))
+    elif design.delivery.model == "direct":
+        _add_income(market, pl.provider, gross_pence)
+
+
+def _add_income(market: Market, providers: np.ndarray, pence: np.ndarray) -> None:
+    np.add.at(market.providers.service_income_pence, providers, pence)
+
+
+def _pay_costs(market: Market, month: Month) -> None:
+    pl, p, world = market.placements, market.providers, market.world
+    dynamics = market.scenario.sector.dynamics
+    live = _live_placements(market)
+    own = p.account[pl.provider]
+    staff = (month.served * world.cost_to_serve_gbp).sum(axis=1)
+    market.ledger.post(own, Account.FRONT_LINE, to_pence(staff), Kind.STAFF, pl.role)
+    market.ledger.post(own, Account.OVERHEADS, to_pence(staff * p.overhead_rate[pl.provider]), Kind.OVERHEAD, pl.role)
+    compliance = dynamics.compliance_gbp_per_month * (1.5 - p.management[pl.provider]) * live
+    market.ledger.post(own, Account.COMPLIANCE, to_pence(compliance), Kind.COMPLIANCE, pl.role)
+
+
+# --- failure -------------------------------------------------------------------------------
+
+
+def handle_failures(market: Market) -> None:
+    """Providers whose reserves run out fail; joint liability spreads their loss to fellow members."""
+    p, ledger = market.providers, market.ledger
+    liability = market.scenario.design.delivery.model == "consortium" and market.scenario.design.delivery.consortium.joint_liability
+    for _ in range(len(p)):
+        failing = np.flatnonzero(p.active & (ledger.balances[p.account] < 0))
+        if len(failing) == 0:
+            return
+        for provider in failing:
+            if liability:
+                _share_loss(market, int(provider))
+            deficit = -int(ledger.balances[p.account[provider]])
+            ledger.post(Account.CREDITORS, p.account[provider], deficit, Kind.WRITE_OFF)
+            _fail(market, int(provider))
+
+
+def _share_loss(market: Market, provider: int) -> None:
+    """Fellow members of the failing provider's consortia cover its deficit, pro rata to reserves."""
+    p, ledger = market.providers, market.ledger
+    fellows = set()
+    for contract in market.contracts:
+        if contract.active and contract.holder < 0 and provider in contract.members:
+            fellows.update(int(m) for m in contract.members if m != provider and p.active[m])
+    if not fellows:
+        return
+    fellows = np.array(sorted(fellows))
+    deficit = -int(ledger.balances[p.account[provider]])
+    weights = np.maximum(ledger.balances[p.account[fellows]], 1).astype(float)
+    shares = np.floor(deficit * weights / weights.sum()).astype(np.int64)
+    shares[np.argmax(weights)] += deficit - shares.sum()
+    ledger.post(p.account[fellows], p.account[provider], shares, Kind.LIABILITY, Role.MEMBER)
+    market.count("liability_calls", len(fellows))
+
+
+def _fail(market: Market, provider: int) -> None:
+    p, pl = market.providers, market.placements
+    p.active[provider] = False
+    p.failed[provider] = True
+    p.exit_month[provider] = market.month
+    market.count("failures")
+    mine = np.flatnonzero(pl.provider == provider)
+    market.count("people_disrupted", int(pl.people()[mine].sum()))
+    for row in mine:
+        contract = market.contracts[pl.contract[row]]
+        if contract.holder == provider:
+            contract.active = False  # the chain falls with its holder; the lot is re-let
+            continue
+        mates = np.flatnonzero((pl.contract == pl.contract[row]) & (pl.lot == pl.lot[row]) & p.active[pl.provider])
+        if len(mates):
+            target = mates[np.argmax(pl.capacity[mates] - pl.people()[mates])]
+            move_people(market, np.array([row]), int(target))
+            pl.share[target] += pl.share[row]
+            pl.capacity[target] += pl.capacity[row]
+            pl.share[row] = 0.0
+        else:
+            contract.active = False
+
+
+# --- the year end --------------------------------------------------------------------------
+
+
+def close_year(market: Market) -> None:
+    """Learning from experience, surplus into capacity, shrinking without income, entry."""
+    p, pl = market.providers, market.placements
+    dynamics = market.scenario.sector.dynamics
+    delivering = np.zeros(len(p), bool)
+    delivering[pl.provider[_live_placements(market)]] = True
+    p.experience_years[delivering] += 1
+    gain = np.minimum(dynamics.max_learning, dynamics.learning_rate * p.experience_years)
+    p.effectiveness = p.base_effectiveness * (1.0 + gain[:, None])
+
+    income = p.service_income_pence / 100.0
+    _grow_capacity(market)
+    p.ever_had_income |= income > 0
+    lost = p.active & p.ever_had_income & (income == 0)
+    p.other_income_gbp[lost] *= 1.0 - dynamics.shrink_rate
+    p.turnover_gbp = p.other_income_gbp + income
+    closing = np.flatnonzero(p.active & (p.turnover_gbp < dynamics.exit_turnover_gbp))
+    for provider in closing:
+        _fail(market, int(provider))
+        p.failed[provider] = False  # closed, not failed
+    market.count("closures", len(closing))
+    market.count("failures", -len(closing))
+    p.service_income_pence[:] = 0
+
+    entrants = draw_entrants(market.scenario, market.world, market.ledger, market.rng["entry"], market.month + 1)
+    p.extend(entrants)
+    market.count("entries", len(entrants))
+    market.year_start_pence = market.ledger.balances[p.account].copy()
+
+
+def _grow_capacity(market: Market) -> None:
+    """A share of each provider's surplus buys places in its placements (pro rata to their size)."""
+    p, pl, world = market.providers, market.placements, market.world
+    if len(pl) == 0:
+        return
+    reinvest = market.scenario.sector.dynamics.reinvest_share
+    surplus = np.maximum(0.0, (market.ledger.balances[p.account] - market.year_start_pence) / 100.0)
+    place_cost = 12.0 * float(world.cost_to_serve_gbp.mean())
+    owned = np.bincount(pl.provider, weights=pl.capacity, minlength=len(p))
+    extra = reinvest * surplus / place_cost
+    pl.capacity += np.where(owned[pl.provider] > 0, extra[pl.provider] * pl.capacity / np.maximum(owned[pl.provider], 1e-9), 0.0)

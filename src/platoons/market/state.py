@@ -1,0 +1,112 @@
+"""The state of a market during a run: contracts, placements and people, all as arrays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from platoons.ledger import Ledger
+from platoons.market.prices import Prices
+from platoons.population import Providers, World
+from platoons.scenario.schema import Scenario
+from platoons.tender.lots import LotBook
+
+
+@dataclass
+class Contract:
+    """A contract for one or more lots, held by a provider or by a consortium centre."""
+
+    lots: tuple[int, ...]
+    holder: int  # provider index; -1 for a consortium (the centre is an account, not a provider)
+    account: int  # the holder's ledger account
+    price_ratio: float  # winner's price as a share of list prices
+    start_month: int
+    end_month: int
+    risk_fee_gbp: np.ndarray  # [group] per referral, paid to subcontractors instead of outcome risk
+    members: np.ndarray  # providers that deliver it
+    active: bool = True
+
+
+@dataclass
+class Placements:
+    """Who delivers which lot of which contract, and the people each has: one row a placement.
+
+    People are held as counts by need group and by months since they joined a stage, which
+    is exact: people in the same placement, group and month face the same chances.
+    """
+
+    contract: np.ndarray
+    lot: np.ndarray
+    provider: np.ndarray
+    role: np.ndarray
+    share: np.ndarray  # [placement, group] share of the lot's referrals
+    capacity: np.ndarray  # places
+    caseload: np.ndarray  # [placement, group, months on the programme]
+    in_work: np.ndarray  # [placement, group, months in work before the outcome]
+    sustaining: np.ndarray  # [placement, group, sustainment payments made]
+
+    def __len__(self) -> int:
+        return len(self.contract)
+
+    @classmethod
+    def empty(cls, groups: int, depth: tuple[int, int, int]) -> Placements:
+        return cls.new(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int8),
+                       np.zeros((0, groups)), np.zeros(0), depth)
+
+    @classmethod
+    def new(cls, contract, lot, provider, role, share, capacity, depth: tuple[int, int, int]) -> Placements:
+        n, groups = share.shape
+        return cls(
+            contract=np.asarray(contract, np.int64), lot=np.asarray(lot, np.int64),
+            provider=np.asarray(provider, np.int64), role=np.asarray(role, np.int8),
+            share=share, capacity=np.asarray(capacity, float),
+            caseload=np.zeros((n, groups, depth[0]), np.int64),
+            in_work=np.zeros((n, groups, depth[1]), np.int64),
+            sustaining=np.zeros((n, groups, depth[2]), np.int64),
+        )
+
+    def people(self) -> np.ndarray:
+        """People in each placement, waiting or in work [placement]."""
+        return self.caseload.sum(axis=(1, 2)) + self.in_work.sum(axis=(1, 2)) + self.sustaining.sum(axis=(1, 2))
+
+
+@dataclass
+class Market:
+    """Everything a run changes, plus what it reads."""
+
+    scenario: Scenario
+    world: World
+    lots: LotBook
+    prices: Prices
+    providers: Providers
+    ledger: Ledger
+    rng: dict[str, np.random.Generator]
+    contracts: list[Contract] = field(default_factory=list)
+    placements: Placements | None = None
+    month: int = 0
+    events: dict[str, float] = field(default_factory=dict)  # running counts of things that happened
+    year_start_pence: np.ndarray | None = None  # providers' balances when the year began
+
+    def count(self, name: str, amount: float = 1.0) -> None:
+        self.events[name] = self.events.get(name, 0.0) + float(amount)
+
+    @property
+    def small_max(self) -> float:
+        return self.scenario.sector.small_max_turnover_gbp
+
+    def lot_contract(self) -> np.ndarray:
+        """The active contract of each lot, -1 where none."""
+        holder = np.full(len(self.lots), -1, dtype=np.int64)
+        for c, contract in enumerate(self.contracts):
+            if contract.active:
+                holder[list(contract.lots)] = c
+        return holder
+
+    def presence(self) -> np.ndarray:
+        """[provider, area] whether the provider can deliver in the area."""
+        p, w = self.providers, self.world
+        national = (p.reach == 2)[:, None]
+        regional = (p.reach == 1)[:, None] & (p.home_region[:, None] == w.area_region[None, :])
+        local = p.home_area[:, None] == np.arange(len(w.area_names))[None, :]
+        return national | regional | local

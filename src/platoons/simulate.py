@@ -1,0 +1,130 @@
+"""The one entry point of a run: `simulate(scenario, seed) -> RunResult`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from platoons.ledger import Ledger
+from platoons.market.engine import Month, step
+from platoons.market.prices import build_prices
+from platoons.market.state import Market, Placements
+from platoons.population import build_world, synthesize_providers
+from platoons.scenario.schema import Scenario
+from platoons.tender.lots import build_lots
+
+STREAMS = ("population", "referrals", "routing", "delivery", "tender", "dynamics", "entry")
+
+
+@dataclass
+class RunResult:
+    """Everything a run tells: metrics, monthly series, the ledger and the providers."""
+
+    scenario: Scenario
+    seed: int
+    metrics: dict[str, float]
+    timeseries: dict[str, np.ndarray]
+    journal: dict[str, np.ndarray]
+    providers: dict[str, np.ndarray]
+    events: dict[str, float]
+    balances: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, np.int64))
+
+    def ledger_totals(self) -> dict[str, int]:
+        """Pence moved by posting kind."""
+        from platoons.ledger import Kind
+
+        sums = np.bincount(self.journal["kind"], weights=self.journal["amount_pence"], minlength=len(Kind))
+        return {kind.name.lower(): int(sums[kind]) for kind in Kind}
+
+
+def simulate(scenario: Scenario, seed: int | None = None) -> RunResult:
+    """Run one scenario month by month; the same scenario and seed give the same result."""
+    from platoons.metrics import compute_metrics
+
+    seed = scenario.run.seed if seed is None else seed
+    market = _start(scenario, seed)
+    recorder = Recorder(market)
+    for _ in range(scenario.run.months):
+        step(market, recorder)
+    result = RunResult(
+        scenario=scenario, seed=seed, metrics={}, timeseries=recorder.series(), journal=market.ledger.journal(),
+        providers=_provider_table(market), events=dict(market.events), balances=market.ledger.balances.copy(),
+    )
+    result.metrics = compute_metrics(result)
+    return result
+
+
+def _start(scenario: Scenario, seed: int) -> Market:
+    # One stream per subsystem, so a new draw in one part does not shift another; the same
+    # seed gives every design the same providers and the same referrals (common random numbers).
+    streams = dict(zip(STREAMS, (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(len(STREAMS)))))
+    world = build_world(scenario)
+    ledger = Ledger()
+    providers = synthesize_providers(scenario, world, ledger, streams["population"])
+    prices = build_prices(scenario)
+    lots = build_lots(scenario, world)
+    market = Market(scenario, world, lots, prices, providers, ledger, streams)
+    depth = (int(world.max_months.max()), int(max(world.sustain_months.max(), 1)), int(max(prices.sustainment_payments.max(), 1)))
+    market.placements = Placements.empty(len(world.group_names), depth)
+    market.year_start_pence = ledger.balances[providers.account].copy()
+    return market
+
+
+class Recorder:
+    """Monthly time series, read off the market after each step."""
+
+    def __init__(self, market: Market):
+        self.rows: dict[str, list[float]] = {}
+        self.groups = market.world.group_names
+        self.last_income = np.zeros(len(market.providers), dtype=np.int64)
+
+    def __call__(self, market: Market, month: Month) -> None:
+        p, pl = market.providers, market.placements
+        income = p.service_income_pence - np.pad(self.last_income, (0, len(p) - len(self.last_income)))
+        self.last_income = p.service_income_pence.copy() if market.month % 12 != 11 else np.zeros(len(p), np.int64)
+        small = p.is_small(market.small_max)
+        served_by = np.bincount(pl.provider, weights=month.served.sum(axis=1), minlength=len(p))
+        total_income = income.sum()
+        shares = income / total_income if total_income > 0 else np.zeros(len(p))
+        effect = p.effectiveness.mean(axis=1)
+        row = {
+            "month": market.month,
+            "referrals": month.referred.sum(),
+            "served": month.served.sum(),
+            "starts": month.starts.sum(),
+            "outcomes": month.outcomes.sum(),
+            "active_providers": p.active.sum(),
+            "active_small": (p.active & small).sum(),
+            "delivering_providers": (served_by > 0).sum(),
+            "delivering_small": ((served_by > 0) & small).sum(),
+            "provider_income_gbp": total_income / 100,
+            "small_income_gbp": income[small].sum() / 100,
+            "hhi": float((shares**2).sum() * 10_000),
+            "mean_effectiveness": float((effect * served_by).sum() / served_by.sum()) if served_by.sum() else np.nan,
+            "failures": market.events.get("failures", 0.0),
+            "people_disrupted": market.events.get("people_disrupted", 0.0),
+            "entries": market.events.get("entries", 0.0),
+            "ledger_total_pence": market.ledger.total(),
+        }
+        for g, name in enumerate(self.groups):
+            row[f"referrals_{name}"] = month.referred[:, g].sum()
+            row[f"outcomes_{name}"] = month.outcomes[:, g].sum()
+        for key, value in row.items():
+            self.rows.setdefault(key, []).append(float(value))
+
+    def series(self) -> dict[str, np.ndarray]:
+        return {key: np.array(values) for key, values in self.rows.items()}
+
+
+def _provider_table(market: Market) -> dict[str, np.ndarray]:
+    p = market.providers
+    return {
+        "kind": p.kind.copy(), "account": p.account.copy(), "turnover_gbp": p.turnover_gbp.copy(),
+        "management": p.management.copy(), "effectiveness": p.effectiveness.mean(axis=1),
+        "active": p.active.copy(), "failed": p.failed.copy(), "started_small": p.started_small.copy(),
+        "entered_month": p.entered_month.copy(), "exit_month": p.exit_month.copy(),
+        "reserves_gbp": market.ledger.balances[p.account] / 100.0,
+        "small": p.is_small(market.small_max),
+        "size_band": p.size_band(market.scenario.sector.size_band_edges_gbp),
+    }

@@ -1,0 +1,323 @@
+"""The simulated tender: who bids, with which team, at what price and quality; then award().
+
+A team is what bids: one provider (direct), a prime with its supply chain, or a consortium of
+small providers. Each team prices each lot it can serve from its own, possibly optimistic,
+expectation of a referral's path, and bids only where it is eligible, can pay the bid cost,
+expects a margin, and can carry the payment-by-results exposure with its reserves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from platoons.ledger import Account, Kind, Role
+from platoons.market.prices import expected_path, income_by_month, income_per_referral, worst_cash_position
+from platoons.market.state import Market
+from platoons.population import monthly_hazard
+from platoons.tender import AwardRules, Bid, Lot, award
+
+EFFECT_FOR_FULL_QUALITY = 0.3  # assumption: a yearly extra outcome chance that scores full marks on effectiveness
+PACKAGE_DISCOUNT = 0.03  # assumption: price cut a bidder offers for a bundle of lots
+
+
+@dataclass
+class Team:
+    bidder_id: str
+    lead: int  # provider index; -1 for a consortium
+    providers: np.ndarray
+    roles: np.ndarray
+    shares: np.ndarray  # [member, group] share of a lot's referrals each member delivers
+    region: int  # -1: may bid anywhere
+
+
+@dataclass
+class Win:
+    team: Team
+    lots: tuple[int, ...]
+    price_ratio: float
+    risk_fee_gbp: np.ndarray
+
+
+def let_contracts(market: Market, lot_ids: np.ndarray) -> list[Win]:
+    """Run a tender for `lot_ids`: draw beliefs, form teams, price, award, charge bid costs."""
+    _refresh_optimism(market)
+    teams = form_teams(market)
+    if not teams or len(lot_ids) == 0:
+        return []
+    offers = _price(market, teams, lot_ids)
+    bids, bid_team, bid_lots, bid_ratio = _choose_bids(market, teams, lot_ids, offers)
+    market.count("bids", len(bids))
+    if not bids:
+        return []
+    lots = [Lot(str(l), float(offers["reserve"][l]), bool(market.lots.set_aside[l])) for l in lot_ids]
+    rules = _rules(market, teams, offers)
+    result = award(lots, bids, rules)
+    won = set(result.winning_bids)
+    wins = []
+    for i, bid in enumerate(bids):
+        if bid.bid_id in won:
+            t = bid_team[i]
+            wins.append(Win(teams[t], bid_lots[i], bid_ratio[i], offers["risk_fee"][t] * bid_ratio[i]))
+    return wins
+
+
+def form_teams(market: Market) -> list[Team]:
+    model = market.scenario.design.delivery.model
+    if model == "prime":
+        return _prime_teams(market)
+    if model == "consortium":
+        return _consortia(market)
+    p = market.providers
+    groups = len(market.world.group_names)
+    return [
+        Team(f"p{i}", int(i), np.array([i]), np.array([Role.DIRECT]), np.ones((1, groups)), -1)
+        for i in np.flatnonzero(p.active)
+    ]
+
+
+def _prime_teams(market: Market) -> list[Team]:
+    rules = market.scenario.design.delivery.prime
+    p, w = market.providers, market.world
+    eligible = p.active & (p.turnover_gbp >= market.scenario.design.eligibility.min_turnover_gbp)
+    regions = np.unique(market.lots.region)
+    presence = market.presence()
+    teams = []
+    for prime in np.flatnonzero(eligible):
+        for region in regions:
+            areas = w.area_region == region if region >= 0 else np.ones(len(w.area_names), bool)
+            candidates = np.flatnonzero(p.active & ~eligible & presence[:, areas].any(axis=1))
+            tier1, tier2 = _supply_chain(p, candidates, rules.tier1_per_contract, rules.tier2_per_contract)
+            members = np.concatenate([[prime], tier1, tier2]).astype(np.int64)
+            roles = np.array([Role.PRIME] + [Role.TIER1] * len(tier1) + [Role.TIER2] * len(tier2), dtype=np.int8)
+            teams.append(Team(f"p{prime}", int(prime), members, roles, _prime_shares(market, roles), int(region)))
+    return teams
+
+
+def _supply_chain(p, candidates: np.ndarray, n_tier1: int, n_tier2: int) -> tuple[np.ndarray, np.ndarray]:
+    """Tier 1: the largest end-to-end providers; tier 2: the specialists best with the hardest group."""
+    by_size = candidates[np.lexsort((candidates, -p.turnover_gbp[candidates]))]
+    tier1 = by_size[:n_tier1]
+    rest = np.setdiff1d(candidates, tier1)
+    by_skill = rest[np.lexsort((rest, -p.effectiveness[rest, -1]))]
+    return tier1, by_skill[:n_tier2]
+
+
+def _prime_shares(market: Market, roles: np.ndarray) -> np.ndarray:
+    rules = market.scenario.design.delivery.prime
+    groups = len(market.world.group_names)
+    n1, n2 = int((roles == Role.TIER1).sum()), int((roles == Role.TIER2).sum())
+    tier2 = rules.tier2_share if n2 else 0.0
+    if rules.referral_policy == "starve_tier2":
+        tier2 *= rules.starve_factor
+    tier1 = (1.0 - rules.in_house_share - rules.tier2_share) if n1 else 0.0
+    in_house = 1.0 - tier1 - tier2
+    # Under `cream` the prime keeps more of the easiest group and passes on more of the hardest;
+    # groups run from easiest (highest no-support chance) to hardest.
+    ease = np.argsort(np.argsort(-market.world.no_support_hazard, kind="stable"), kind="stable")
+    tilt = 1.0 - 2.0 * ease / max(groups - 1, 1) if rules.referral_policy == "cream" else np.zeros(groups)
+    keep = np.clip(in_house * (1.0 + rules.cream_strength * tilt), 0.0, 1.0)
+    passed = 1.0 - keep
+    outside = tier1 + tier2
+    shares = np.zeros((len(roles), groups))
+    shares[0] = keep if outside > 0 else 1.0
+    if outside > 0:
+        shares[roles == Role.TIER1] = passed * tier1 / outside / max(n1, 1)
+        shares[roles == Role.TIER2] = passed * tier2 / outside / max(n2, 1)
+    return shares
+
+
+def _consortia(market: Market) -> list[Team]:
+    """Small providers of a region band together, strongest first, in consortia of up to `members`."""
+    rules = market.scenario.design.delivery.consortium
+    p, w = market.providers, market.world
+    small = p.active & p.is_small(market.small_max)
+    groups = len(w.group_names)
+    teams = []
+    for region in range(len(w.region_names)):
+        local = np.flatnonzero(small & (p.home_region == region) & (p.reach < 2))
+        local = local[np.lexsort((local, -p.effectiveness[local].mean(axis=1)))]
+        for k, start in enumerate(range(0, len(local) - 1, rules.members)):
+            members = local[start : start + rules.members]
+            if len(members) < 2:
+                continue
+            weight = p.turnover_gbp[members] / p.turnover_gbp[members].sum()
+            shares = np.repeat(weight[:, None], groups, axis=1)
+            roles = np.full(len(members), Role.MEMBER, dtype=np.int8)
+            teams.append(Team(f"c{region}-{k}", -1, members.astype(np.int64), roles, shares, region))
+    return teams
+
+
+def _refresh_optimism(market: Market) -> None:
+    """Newcomers draw their optimism; those who have delivered have learned half of the truth."""
+    p = market.providers
+    bidding = market.scenario.design.bidding
+    fresh = p.experience_years == 0
+    draws = market.rng["tender"].normal(bidding.optimism, bidding.optimism_spread, len(p))
+    p.optimism = np.where(fresh, np.maximum(draws, 0.0), p.optimism * 0.5)
+
+
+def _price(market: Market, teams: list[Team], lot_ids: np.ndarray) -> dict[str, np.ndarray]:
+    """Every team's view of every lot: price ratio, quality, exposure and annual value."""
+    scenario, world, p = market.scenario, market.world, market.providers
+    design, dynamics = scenario.design, scenario.sector.dynamics
+    months = design.contract.length_months
+    mult = market.prices.mean_multipliers(months)
+    referrals = market.lots.referrals  # [lot, group]
+    n_groups = len(world.group_names)
+
+    believed = np.zeros((len(teams), n_groups))
+    cost_rate = np.zeros((len(teams), n_groups))
+    compliance = np.zeros(len(teams))
+    coordination = np.zeros(len(teams))
+    management = np.zeros(len(teams))
+    risk_fee = np.zeros((len(teams), n_groups))
+    for t, team in enumerate(teams):
+        m = team.providers
+        quality = 1.0 - dynamics.staff_turnover_effect * p.staff_turnover[m]
+        if team.lead < 0:
+            friction = 1.0 - design.delivery.consortium.friction_per_member * len(m)
+            quality = quality * max(friction, 0.0)
+            coordination[t] = design.delivery.consortium.coordination_cost
+        effect = monthly_hazard(p.effectiveness[m] * (1.0 + p.optimism[m, None])) * quality[:, None]
+        believed[t] = (team.shares * effect).sum(axis=0)
+        cost_rate[t] = world.cost_to_serve_gbp * (team.shares * (1.0 + p.overhead_rate[m, None])).sum(axis=0)
+        compliance[t] = (dynamics.compliance_gbp_per_month * (1.5 - p.management[m])).sum()
+        management[t] = p.management[team.lead] if team.lead >= 0 else p.management[m].mean()
+    hazard = world.no_support_hazard[None, :] + believed
+    path = expected_path(world, hazard, market.prices)
+    income = income_per_referral(path, market.prices, mult) + mult[0] * market.prices.block  # [team, group]
+    cost = cost_rate * path.caseload_months
+    if design.delivery.model == "prime":
+        # The part of outcome pay not passed down becomes a fee per referral at the prime's expectation.
+        outcome_pay = mult[3] * market.prices.outcome * path.outcomes.sum(-1) + mult[4] * market.prices.sustainment * path.sustainment_payments.sum(-1)
+        risk_fee = (1 - design.delivery.prime.risk_passed_down) * outcome_pay
+
+    income_lot = income @ referrals.T  # [team, lot] per month at list prices
+    cost_lot = cost @ referrals.T + compliance[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = cost_lot * (1.0 + design.bidding.target_margin) / (income_lot * (1.0 - coordination[:, None]))
+    flows = income_by_month(path, market.prices, mult)
+    flows[..., 0] += mult[0] * market.prices.block
+    net = (ratio[:, :, None, None] * (1 - coordination)[:, None, None, None] * flows[:, None]
+           - (cost_rate[:, :, None] * path.on_caseload)[:, None])
+    net_lot = np.einsum("tlgm,lg->tlm", net, referrals)
+    exposure = -worst_cash_position(net_lot, months)
+
+    # The commissioner's reserve: list prices at the sector's mean expected performance.
+    typical = world.no_support_hazard + monthly_hazard(p.effectiveness[p.active].mean(axis=0)) * 0.8
+    reserve_path = expected_path(world, typical, market.prices)
+    reserve_income = income_per_referral(reserve_path, market.prices, mult) + mult[0] * market.prices.block
+    reserve = referrals @ reserve_income * months
+
+    effect_score = np.minimum(1.0, _team_effect(p, teams) / EFFECT_FOR_FULL_QUALITY)
+    presence = market.presence().astype(float)
+    lot_presence = np.array([
+        (presence[t.providers].max(axis=0) @ (market.lots.area_share > 0).T) / np.maximum((market.lots.area_share > 0).sum(axis=1), 1)
+        for t in teams
+    ])
+    quality = np.clip(0.5 * effect_score[:, None] + 0.5 * management[:, None]
+                      + design.award.local_presence_weight * lot_presence, 0.0, 1.0)
+    return {
+        "ratio": ratio, "quality": quality, "exposure": exposure, "annual_value": np.minimum(ratio, 1.0) * income_lot * 12,
+        "reserve": reserve, "risk_fee": risk_fee, "lot_presence": lot_presence,
+    }
+
+
+def _team_effect(p, teams: list[Team]) -> np.ndarray:
+    """Each team's believed yearly extra outcome chance, averaged over groups."""
+    return np.array([
+        (t.shares * p.effectiveness[t.providers] * (1.0 + p.optimism[t.providers, None])).sum(axis=0).mean() for t in teams
+    ])
+
+
+def _choose_bids(market: Market, teams: list[Team], lot_ids: np.ndarray, offers: dict[str, np.ndarray]):
+    """Each team bids for its most profitable feasible lots until its bid budget runs out."""
+    design, p, ledger = market.scenario.design, market.providers, market.ledger
+    bidding = design.bidding
+    reserves = ledger.balances[p.account] / 100.0
+    bids: list[Bid] = []
+    bid_team, bid_lots, bid_ratio = [], [], []
+    for t, team in enumerate(teams):
+        m = team.providers
+        lead_turnover = p.turnover_gbp[team.lead] if team.lead >= 0 else p.turnover_gbp[m].sum()
+        lead_reserves = reserves[team.lead] if team.lead >= 0 else reserves[m].sum()
+        if lead_turnover < design.eligibility.min_turnover_gbp or lead_reserves < design.eligibility.min_reserves_gbp:
+            continue
+        ratio = offers["ratio"][t, lot_ids]
+        value = offers["annual_value"][t, lot_ids]
+        ok = (ratio <= 1.0) & (offers["lot_presence"][t, lot_ids] > 0)
+        if team.region >= 0:
+            ok &= market.lots.region[lot_ids] == team.region
+        ok &= value <= market.scenario.sector.dynamics.max_contract_to_turnover * lead_turnover
+        carried = _exposure_share(market, team)
+        ok &= offers["exposure"][t, lot_ids] * carried <= bidding.risk_appetite * max(lead_reserves, 0.0)
+        cost = (bidding.bid_cost_gbp + bidding.bid_cost_share * value) * (1.5 - p.management[m].mean())
+        profit = value * (1.0 - ratio)
+        budget = bidding.bid_budget_share * max(lead_reserves, 0.0)
+        spent = 0.0
+        chosen = []
+        for j in np.lexsort((lot_ids, -profit)):
+            if ok[j] and spent + cost[j] <= budget:
+                spent += cost[j]
+                chosen.append(j)
+        for j in chosen:
+            lot = int(lot_ids[j])
+            bids.append(Bid(f"{team.bidder_id}-r{team.region}-l{lot}", team.bidder_id, (str(lot),),
+                            float(max(ratio[j], 0.0) * offers["reserve"][lot]), float(offers["quality"][t, lot])))
+            bid_team.append(t), bid_lots.append((lot,)), bid_ratio.append(float(max(ratio[j], 0.0)))
+        _charge_bid_costs(market, team, float(spent))
+        if design.lots.package_bids and len(chosen) >= 2:
+            _add_packages(market, t, team, lot_ids, chosen, ratio, offers, bids, bid_team, bid_lots, bid_ratio)
+    return bids, bid_team, bid_lots, bid_ratio
+
+
+def _add_packages(market, t, team, lot_ids, chosen, ratio, offers, bids, bid_team, bid_lots, bid_ratio) -> None:
+    """A bundle of the lots a team bid for in each region, at a small discount for scale."""
+    regions = market.lots.region[lot_ids[chosen]]
+    for region in np.unique(regions):
+        picked = [int(lot_ids[j]) for j, r in zip(chosen, regions) if r == region]
+        if len(picked) < 2:
+            continue
+        chosen_ratio = np.array([ratio[j] for j, r in zip(chosen, regions) if r == region])
+        package_ratio = float(np.average(chosen_ratio, weights=offers["reserve"][picked]) * (1 - PACKAGE_DISCOUNT))
+        quality = float(np.mean(offers["quality"][t, picked]))
+        price = package_ratio * float(offers["reserve"][picked].sum())
+        bids.append(Bid(f"{team.bidder_id}-r{team.region}-pkg{region}", team.bidder_id, tuple(str(l) for l in picked), price, quality))
+        bid_team.append(t), bid_lots.append(tuple(picked)), bid_ratio.append(package_ratio)
+
+
+def _exposure_share(market: Market, team: Team) -> float:
+    """Share of the team's payment-by-results exposure its lead (or the consortium) carries."""
+    if team.lead < 0:
+        return 1.0
+    passed = 1.0 - team.shares[0].mean()
+    return 1.0 - passed * market.scenario.design.delivery.prime.risk_passed_down if len(team.providers) > 1 else 1.0
+
+
+def _charge_bid_costs(market: Market, team: Team, cost_gbp: float) -> None:
+    if cost_gbp <= 0:
+        return
+    payers = team.providers if team.lead < 0 else np.array([team.lead])
+    each = int(round(cost_gbp * 100 / len(payers)))
+    market.ledger.post(market.providers.account[payers], Account.BID_COSTS, each, Kind.BID)
+
+
+def _rules(market: Market, teams: list[Team], offers: dict[str, np.ndarray]) -> AwardRules:
+    """Caps: the design's lots-per-provider cap, and what each team's turnover can absorb."""
+    p = market.providers
+    design = market.scenario.design
+    typical_value = float(np.median(offers["annual_value"][offers["annual_value"] > 0])) if (offers["annual_value"] > 0).any() else 1.0
+    caps: dict[str, int] = {}
+    small: set[str] = set()
+    for team in teams:
+        turnover = p.turnover_gbp[team.lead] if team.lead >= 0 else p.turnover_gbp[team.providers].sum()
+        cap = max(1, int(market.scenario.sector.dynamics.max_contract_to_turnover * turnover // typical_value))
+        if design.lots.max_lots_per_provider is not None:
+            cap = min(cap, design.lots.max_lots_per_provider)
+        caps[team.bidder_id] = cap
+        leads = team.providers if team.lead < 0 else np.array([team.lead])
+        if p.is_small(market.small_max)[leads].all():
+            small.add(team.bidder_id)
+    return AwardRules(quality_weight=design.award.quality_weight, max_lots=caps, small_bidders=frozenset(small))

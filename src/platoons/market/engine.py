@@ -1,7 +1,7 @@
 """The monthly market engine: one step a month, in a fixed order.
 
-    tender (at the start, at contract end, and to replace failed holders)
-    -> capacity grants (each year) -> referrals -> delivery -> settlement -> failures
+    capacity grants (each year) -> tender (at the start, at contract end, and to replace failed
+    holders) -> referrals -> delivery -> settlement -> failures
     -> record -> year end (learning, growth, shrinking, entry)
 """
 
@@ -30,9 +30,9 @@ class Month:
 
 def step(market: Market, record) -> None:
     """Advance the market by one month."""
-    tender_if_due(market)
     if market.month % 12 == 0:
-        give_capacity_grants(market)
+        give_capacity_grants(market)  # before the tender, so that what grants buy can show in bids
+    tender_if_due(market)
     month = deliver(market, refer(market))
     settle(market, month)
     handle_failures(market)

@@ -262,6 +262,10 @@ class Bidding(Model):
     )
     optimism_spread: float = param(0.15, "relative sd", "Spread of bidder optimism.", ge=0, le=3)
     target_margin: float = param(0.05, "share", "Margin on expected cost a bidder prices in.", ge=-0.5, le=1)
+    price_shading: float = param(
+        0.85, "share", "Share of the gap between its break-even price and the list price a bidder keeps.",
+        "assumption, set so that winning discounts sit near NAO 2012's 6%", ge=0, le=1,
+    )
     bid_cost_gbp: float = param(15_000.0, "GBP/bid", "Fixed cost of writing one bid.", ge=0)
     bid_cost_share: float = param(0.002, "share of annual value", "Variable bid cost per bid.", ge=0, le=0.2)
     bid_budget_share: float = param(0.25, "share of reserves", "Most of its reserves a provider spends on bids in a tender.", ge=0, le=1)

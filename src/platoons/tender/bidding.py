@@ -47,8 +47,14 @@ def let_contracts(market: Market, lot_ids: np.ndarray) -> list[Win]:
     if not teams or len(lot_ids) == 0:
         return []
     offers = _price(market, teams, lot_ids)
+    if market.scenario.design.delivery.model == "prime":
+        # Subcontractors join only if their reserves can carry the risk passed to them.
+        teams = [_without_fragile_subs(market, team, offers["exposure"][t]) for t, team in enumerate(teams)]
+        offers = _price(market, teams, lot_ids)
     bids, bid_team, bid_lots, bid_ratio = _choose_bids(market, teams, lot_ids, offers)
     market.count("bids", len(bids))
+    small = market.providers.is_small(market.small_max)
+    market.count("bids_by_small", sum(1 for i in bid_team if small[teams[i].providers].all() and (teams[i].lead < 0 or small[teams[i].lead])))
     if not bids:
         return []
     lots = [Lot(str(l), float(offers["reserve"][l]), bool(market.lots.set_aside[l])) for l in lot_ids]
@@ -104,6 +110,19 @@ def _supply_chain(p, candidates: np.ndarray, n_tier1: int, n_tier2: int) -> tupl
     return tier1, by_skill[:n_tier2]
 
 
+def _without_fragile_subs(market: Market, team: Team, exposure_by_lot: np.ndarray) -> Team:
+    lots = market.lots.region == team.region if team.region >= 0 else np.ones(len(market.lots), bool)
+    exposure = float(exposure_by_lot[lots].max()) if lots.any() else 0.0
+    rules, bidding = market.scenario.design.delivery.prime, market.scenario.design.bidding
+    reserves = market.ledger.balances[market.providers.account[team.providers]] / 100.0
+    carried = exposure * team.shares.mean(axis=1) * rules.risk_passed_down
+    keep = (team.roles == Role.PRIME) | (carried <= bidding.risk_appetite * np.maximum(reserves, 0.0))
+    if keep.all():
+        return team
+    roles = team.roles[keep]
+    return Team(team.bidder_id, team.lead, team.providers[keep], roles, _prime_shares(market, roles), team.region)
+
+
 def _prime_shares(market: Market, roles: np.ndarray) -> np.ndarray:
     rules = market.scenario.design.delivery.prime
     groups = len(market.world.group_names)
@@ -129,7 +148,7 @@ def _prime_shares(market: Market, roles: np.ndarray) -> np.ndarray:
 
 
 def _consortia(market: Market) -> list[Team]:
-    """Small providers of a region band together, strongest first, in consortia of up to `members`."""
+    """Small providers of a region band together, largest first, in consortia of up to `members`."""
     rules = market.scenario.design.delivery.consortium
     p, w = market.providers, market.world
     small = p.active & p.is_small(market.small_max)
@@ -137,7 +156,7 @@ def _consortia(market: Market) -> list[Team]:
     teams = []
     for region in range(len(w.region_names)):
         local = np.flatnonzero(small & (p.home_region == region) & (p.reach < 2))
-        local = local[np.lexsort((local, -p.effectiveness[local].mean(axis=1)))]
+        local = local[np.lexsort((local, -p.turnover_gbp[local]))]
         for k, start in enumerate(range(0, len(local) - 1, rules.members)):
             members = local[start : start + rules.members]
             if len(members) < 2:
@@ -197,7 +216,9 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray) -> dict[str, 
     income_lot = income @ referrals.T  # [team, lot] per month at list prices
     cost_lot = cost @ referrals.T + compliance[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = cost_lot * (1.0 + design.bidding.target_margin) / (income_lot * (1.0 - coordination[:, None]))
+        break_even = cost_lot * (1.0 + design.bidding.target_margin) / (income_lot * (1.0 - coordination[:, None]))
+    # A bidder asks for more than break-even: it keeps a share of the room below the list price.
+    ratio = np.where(break_even < 1.0, break_even + design.bidding.price_shading * (1.0 - break_even), break_even)
     flows = income_by_month(path, market.prices, mult)
     flows[..., 0] += mult[0] * market.prices.block
     net = (ratio[:, :, None, None] * (1 - coordination)[:, None, None, None] * flows[:, None]

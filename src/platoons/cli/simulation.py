@@ -1,0 +1,174 @@
+"""`platoons run`, `compare`, `validate`, `describe` and `presets`."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from platoons.errors import InputError
+from platoons.scenario.load import load_scenario, parse_assignments, preset_description, preset_names
+
+SetOption = typer.Option([], "--set", help="Override a field: PATH=VALUE (repeatable).")
+KEY_METRICS = (
+    "outcome_rate", "cost_per_outcome_gbp", "front_line_share", "small_share_of_spend", "failures",
+    "people_disrupted", "hhi", "margin_prime", "margin_tier2", "grew_from_small",
+)
+
+
+def run(
+    scenario: str = typer.Argument("default", help="A preset name or a scenario YAML file."),
+    seed: Optional[int] = typer.Option(None, help="Seed (default: the scenario's run.seed)."),
+    set_: list[str] = SetOption,
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the results as Parquet files here."),
+    as_json: bool = typer.Option(False, "--json", help="Print machine-readable output."),
+) -> None:
+    """Simulate one scenario and print its metrics."""
+    from platoons.experiment import Outcome, summarize
+    from platoons.simulate import simulate
+
+    chosen = load_scenario(scenario, parse_assignments(set_))
+    result = simulate(chosen, seed)
+    if out is not None:
+        from platoons.store import write_results
+
+        outcome = Outcome(chosen.design.name, 0, result.seed, result.metrics, result.timeseries)
+        write_results(out, [outcome], summarize([outcome]))
+    if as_json:
+        print(json.dumps({"metrics": _clean(result.metrics)}))
+        return
+    table = Table(title=f"{chosen.name}: {chosen.design.name}, seed {result.seed}")
+    table.add_column("metric"), table.add_column("value", justify="right"), table.add_column("unit")
+    from platoons.metrics import describe_metric
+
+    for name, value in result.metrics.items():
+        table.add_row(name, _fmt(value), describe_metric(name).unit)
+    Console().print(table)
+    if out is not None:
+        Console().print(f"Results written to {out}/")
+
+
+def compare(
+    scenarios: Optional[list[str]] = typer.Argument(None, help="Presets or YAML files (default: the five core designs)."),
+    replicates: int = typer.Option(20, min=1, help="Replicates per design, on common random numbers."),
+    seed: int = typer.Option(0, help="Base seed of the replicates."),
+    set_: list[str] = SetOption,
+    executor: str = typer.Option("processes", help="sequential or processes."),
+    workers: Optional[int] = typer.Option(None, help="Worker processes (default: all cores)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the results as Parquet files here."),
+    as_json: bool = typer.Option(False, "--json", help="Print machine-readable output."),
+) -> None:
+    """Compare designs side by side: mean and 90% interval of each metric across replicates."""
+    from platoons.experiment import CORE_DESIGNS, execute, plan, summarize, with_progress
+
+    if executor not in ("sequential", "processes"):
+        raise InputError("--executor", "executor", "sequential or processes", executor)
+    changes = parse_assignments(set_)
+    designs = {}
+    for spec in scenarios or list(CORE_DESIGNS):
+        chosen = load_scenario(spec, changes)
+        designs[_unique_name(designs, chosen.design.name if spec in preset_names() else Path(spec).stem)] = chosen
+    tasks = plan(designs, replicates, seed)
+    outcomes = list(with_progress(execute(tasks, executor, workers), len(tasks), sys.stderr.isatty(), "runs"))
+    summary = summarize(outcomes)
+    if out is not None:
+        from platoons.store import write_results
+
+        write_results(out, outcomes, summary)
+    if as_json:
+        print(json.dumps({"designs": _clean(summary)}))
+        return
+    _print_comparison(summary, list(designs))
+    if out is not None:
+        Console().print(f"Results written to {out}/ (runs, metrics, timeseries and summary as Parquet)")
+
+
+def validate(file: str = typer.Argument(..., help="A scenario YAML file or preset name.")) -> None:
+    """Check a scenario file; print one line saying it is valid, or what is wrong."""
+    scenario = load_scenario(file)
+    areas = len(scenario.world.areas)
+    bands = sum(b.count for b in scenario.sector.bands)
+    print(f"{file}: valid ({scenario.design.name}: {areas} areas, {bands} providers, {scenario.run.months} months)")
+
+
+def describe(param: Optional[str] = typer.Argument(None, help="A dotted parameter path, e.g. design.bidding.optimism.")) -> None:
+    """Units, descriptions and sources of scenario parameters."""
+    from platoons.scenario.describe import parameters
+
+    rows = parameters()
+    if param is not None:
+        rows = [r for r in rows if r["path"] == param or r["path"].startswith(param + ".")]
+        if not rows:
+            raise InputError("describe", "PARAM", "a scenario parameter path (see `platoons describe`)", param)
+    table = Table()
+    for column in ("path", "unit", "default", "description", "source"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(r["path"], r["unit"], r["default"], r["description"], r["source"])
+    Console(width=200).print(table)
+
+
+def presets() -> None:
+    """List the scenarios shipped with Platoons."""
+    for name in preset_names():
+        print(f"{name:<22} {preset_description(name)}")
+
+
+def _unique_name(existing: dict[str, Any], name: str) -> str:
+    candidate, n = name, 2
+    while candidate in existing:
+        candidate, n = f"{name}-{n}", n + 1
+    return candidate
+
+
+def _print_comparison(summary: dict, designs: list[str]) -> None:
+    from platoons.metrics import describe_metric
+
+    baseline = designs[0]
+    table = Table(title=f"Designs compared (mean [90% interval]); baseline: {baseline}")
+    table.add_column("metric"), table.add_column("unit")
+    for design in designs:
+        table.add_column(design, justify="right")
+    for metric in KEY_METRICS + tuple(m for m in summary[baseline] if m.startswith("outcome_rate_")):
+        if metric not in summary[baseline]:
+            continue
+        better = describe_metric(metric).better
+        cells = []
+        for design in designs:
+            s = summary[design][metric]
+            cells.append(_mark(s, summary[baseline][metric], better, design == baseline))
+        table.add_row(metric, describe_metric(metric).unit, *cells)
+    Console().print(table)
+
+
+def _mark(s: dict, base: dict, better: str, is_baseline: bool) -> str:
+    text = f"{_fmt(s['mean'])} [{_fmt(s['low'])}, {_fmt(s['high'])}]"
+    if is_baseline or better == "neither" or not all(map(math.isfinite, (s["mean"], base["mean"]))):
+        return text
+    if s["mean"] == base["mean"]:
+        return text
+    good = (s["mean"] > base["mean"]) == (better == "higher")
+    return f"[green]{text}[/green]" if good else f"[red]{text}[/red]"
+
+
+def _fmt(value: float) -> str:
+    if value is None or not math.isfinite(value):
+        return "-"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def _clean(data: Any) -> Any:
+    """JSON has no NaN: missing values become null."""
+    if isinstance(data, dict):
+        return {k: _clean(v) for k, v in data.items()}
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    return float(data) if hasattr(data, "dtype") else data

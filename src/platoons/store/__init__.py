@@ -1,0 +1,51 @@
+"""Writing results as tidy Parquet tables; each file appears whole or not at all."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from platoons.experiment import Outcome
+
+
+def write_results(directory: str | Path, outcomes: Iterable[Outcome], summary: dict) -> list[Path]:
+    """runs, metrics (long), timeseries (long) and summary tables under `directory`."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    runs, metrics, series = _rows(outcomes)
+    summary_rows = [
+        {"design": d, "metric": m, **values} for d, by_metric in summary.items() for m, values in by_metric.items()
+    ]
+    tables = {"runs": runs, "metrics": metrics, "timeseries": series, "summary": summary_rows}
+    return [_write(directory / f"{name}.parquet", rows) for name, rows in tables.items()]
+
+
+def _rows(outcomes: Iterable[Outcome]):
+    runs, metrics, series = {"design": [], "replicate": [], "seed": []}, {"design": [], "replicate": [], "metric": [], "value": []}, {
+        "design": [], "replicate": [], "month": [], "series": [], "value": []}
+    for o in outcomes:
+        runs["design"].append(o.design), runs["replicate"].append(o.replicate), runs["seed"].append(o.seed)
+        for name, value in o.metrics.items():
+            metrics["design"].append(o.design), metrics["replicate"].append(o.replicate)
+            metrics["metric"].append(name), metrics["value"].append(float(value))
+        months = o.timeseries["month"]
+        for name, values in o.timeseries.items():
+            if name == "month":
+                continue
+            n = len(values)
+            series["design"].extend([o.design] * n), series["replicate"].extend([o.replicate] * n)
+            series["month"].extend(months.astype(int).tolist()), series["series"].extend([name] * n)
+            series["value"].extend(values.tolist())
+    return runs, metrics, series
+
+
+def _write(path: Path, rows) -> Path:
+    table = pa.table(rows) if isinstance(rows, dict) else pa.Table.from_pylist(rows)
+    partial = path.with_suffix(".parquet.partial")
+    pq.write_table(table, partial)
+    os.replace(partial, path)
+    return path

@@ -71,7 +71,10 @@ def _resolve(spec: str, seen: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
         if changes is not None:
             raise InputError(source, "changes", "used together with base", changes)
         return source, data
-    _, merged = _resolve(str(base), (*seen, spec))
+    base = str(base)
+    if base not in preset_names() and not Path(base).is_file():
+        raise InputError(source, "base", f"a scenario file or one of the presets {', '.join(preset_names())}", base)
+    _, merged = _resolve(base, (*seen, spec))
     merged = _merge(merged, data)
     if changes is not None and not isinstance(changes, dict):
         raise InputError(source, "changes", "a mapping of path: value", changes)

@@ -120,6 +120,7 @@ def refer(market: Market) -> np.ndarray:
         shares = shares / np.maximum(shares.sum(axis=1, keepdims=True), 1e-12)
         referred[rows] = delivery_rng.multinomial(by_lot[lot], shares).T
     pl.caseload[:, :, 0] += referred
+    pl.referred_this_year += referred.sum(axis=1)
     return referred
 
 
@@ -298,7 +299,9 @@ def _pay_costs(market: Market, month: Month) -> None:
     staff = (month.served * world.cost_to_serve_gbp).sum(axis=1)
     market.ledger.post(own, Account.FRONT_LINE, to_pence(staff), Kind.STAFF, pl.role)
     market.ledger.post(own, Account.OVERHEADS, to_pence(staff * p.overhead_rate[pl.provider]), Kind.OVERHEAD, pl.role)
-    compliance = dynamics.compliance_gbp_per_month * (1.5 - p.management[pl.provider]) * live
+    # Compliance and reporting fall on placements with people to report on.
+    has_people = month.served.sum(axis=1) > 0
+    compliance = dynamics.compliance_gbp_per_month * (1.5 - p.management[pl.provider]) * live * has_people
     market.ledger.post(own, Account.COMPLIANCE, to_pence(compliance), Kind.COMPLIANCE, pl.role)
 
 
@@ -370,6 +373,10 @@ def close_year(market: Market) -> None:
     """Learning from experience, surplus into capacity, shrinking without income, entry."""
     p, pl = market.providers, market.placements
     dynamics = market.scenario.sector.dynamics
+    named_tier2 = _live_placements(market) & (pl.role == Role.TIER2)
+    market.count("tier2_years", named_tier2.sum())
+    market.count("tier2_idle_years", (named_tier2 & (pl.referred_this_year == 0)).sum())
+    pl.referred_this_year[:] = 0
     delivering = np.zeros(len(p), bool)
     delivering[pl.provider[_live_placements(market)]] = True
     p.experience_years[delivering] += 1

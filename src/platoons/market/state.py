@@ -45,6 +45,7 @@ class Placements:
     caseload: np.ndarray  # [placement, group, months on the programme]
     in_work: np.ndarray  # [placement, group, months in work before the outcome]
     sustaining: np.ndarray  # [placement, group, sustainment payments made]
+    referred_this_year: np.ndarray  # [placement] people referred since the year began
 
     def __len__(self) -> int:
         return len(self.contract)
@@ -64,6 +65,7 @@ class Placements:
             caseload=np.zeros((n, groups, depth[0]), np.int64),
             in_work=np.zeros((n, groups, depth[1]), np.int64),
             sustaining=np.zeros((n, groups, depth[2]), np.int64),
+            referred_this_year=np.zeros(n, np.int64),
         )
 
     def people(self) -> np.ndarray:

@@ -139,7 +139,7 @@ class SectorDynamics(Model):
         0.5, "relative sd", "Spread of new entrants' effectiveness (innovation is uncertain).", ge=0, le=3
     )
     max_contract_to_turnover: float = param(
-        1.5, "ratio", "Largest contract value a provider takes on, as a multiple of its annual turnover.", gt=0
+        1.5, "ratio", "Largest yearly contract value a provider takes on, as a multiple of its turnover, at management capacity 0.5 (scales with 0.5 + capacity).", gt=0
     )
 
 

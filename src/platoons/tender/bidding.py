@@ -271,7 +271,7 @@ def _choose_bids(market: Market, teams: list[Team], lot_ids: np.ndarray, offers:
         ok = (ratio <= 1.0) & (offers["lot_presence"][t, lot_ids] > 0)
         if team.region >= 0:
             ok &= market.lots.region[lot_ids] == team.region
-        ok &= value <= market.scenario.sector.dynamics.max_contract_to_turnover * lead_turnover
+        ok &= value <= _absorbable(market, team, lead_turnover)
         carried = _exposure_share(market, team)
         ok &= offers["exposure"][t, lot_ids] * carried <= bidding.risk_appetite * max(lead_reserves, 0.0)
         cost = (bidding.bid_cost_gbp + bidding.bid_cost_share * value) * (1.5 - p.management[m].mean())
@@ -309,6 +309,13 @@ def _add_packages(market, t, team, lot_ids, chosen, ratio, offers, bids, bid_tea
         bid_team.append(t), bid_lots.append(tuple(picked)), bid_ratio.append(package_ratio)
 
 
+def _absorbable(market: Market, team: Team, turnover: float) -> float:
+    """The largest yearly contract value a team can take on; stronger management absorbs more."""
+    p = market.providers
+    management = p.management[team.lead] if team.lead >= 0 else p.management[team.providers].mean()
+    return market.scenario.sector.dynamics.max_contract_to_turnover * (0.5 + management) * turnover
+
+
 def _exposure_share(market: Market, team: Team) -> float:
     """Share of the team's payment-by-results exposure its lead (or the consortium) carries."""
     if team.lead < 0:
@@ -334,7 +341,7 @@ def _rules(market: Market, teams: list[Team], offers: dict[str, np.ndarray]) -> 
     small: set[str] = set()
     for team in teams:
         turnover = p.turnover_gbp[team.lead] if team.lead >= 0 else p.turnover_gbp[team.providers].sum()
-        cap = max(1, int(market.scenario.sector.dynamics.max_contract_to_turnover * turnover // typical_value))
+        cap = max(1, int(_absorbable(market, team, turnover) // typical_value))
         if design.lots.max_lots_per_provider is not None:
             cap = min(cap, design.lots.max_lots_per_provider)
         caps[team.bidder_id] = cap

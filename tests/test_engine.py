@@ -11,7 +11,7 @@ from platoons.ledger import Account, Kind
 from small_world import small
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     model=st.sampled_from(["direct", "prime", "consortium"]),
     structure=st.sampled_from(["national", "regional", "area"]),

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+DEFAULT_QUALITY_WEIGHT = 0.3
 NO_BID = "no bid"
 NO_ACCEPTABLE_BID = "no acceptable bid"
 LOST_TO_A_PACKAGE = "lost to a package"
@@ -72,7 +73,7 @@ class Bid:
 class AwardRules:
     """The buyer's rules for scoring bids and spreading lots."""
 
-    quality_weight: float = 0.3  # W in [0, 1]: share of the price a perfect quality score takes off
+    quality_weight: float = DEFAULT_QUALITY_WEIGHT  # W in [0, 1]: share of the price a perfect quality score takes off
     max_lots: Mapping[str, int] = field(default_factory=dict)  # per bidder cap on lots won
     default_max_lots: int | None = None  # cap for bidders not in max_lots; None = no cap
     small_bidders: frozenset[str] = frozenset()  # bidders that may win set-aside lots

@@ -32,7 +32,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from platoons.errors import InputError
-from platoons.tender.award import Award, AwardRules, Bid, Lot, adjusted_price, surplus
+from platoons.tender.award import (
+    DEFAULT_QUALITY_WEIGHT,
+    Award,
+    AwardRules,
+    Bid,
+    Lot,
+    adjusted_price,
+    surplus,
+)
 
 SMALL = "small"
 LARGE = "large"
@@ -101,7 +109,7 @@ def read_tender(
             settings[key] = value
 
     rules = AwardRules(
-        quality_weight=float(settings.get("quality_weight", AwardRules.quality_weight)),
+        quality_weight=float(settings.get("quality_weight", DEFAULT_QUALITY_WEIGHT)),
         max_lots={b.bidder_id: b.max_lots for b in bidders or () if b.max_lots is not None},
         default_max_lots=settings.get("default_max_lots"),  # type: ignore[arg-type]
         small_bidders=frozenset(b.bidder_id for b in bidders or () if b.size == SMALL),

@@ -63,3 +63,11 @@ def test_metrics_read_money_from_the_ledger():
     paid = j["amount_pence"][(j["payer"] == Account.COMMISSIONER) & np.isin(j["kind"], [Kind.BLOCK, Kind.FEE, Kind.ATTACHMENT, Kind.OUTCOME, Kind.SUSTAINMENT, Kind.GRANT])].sum()
     assert result.metrics["spend_gbp"] == paid / 100
     assert result.metrics["spend_gbp"] > 0
+
+
+def test_fixed_accounts_are_distinct_and_below_organisations():
+    from platoons.ledger import Ledger
+
+    values = [a.value for a in Account]
+    assert values == list(range(len(Account)))
+    assert Ledger().open_accounts(1)[0] == len(Account)

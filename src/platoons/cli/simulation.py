@@ -38,7 +38,9 @@ def run(
     if out is not None:
         from platoons.store import write_results
 
-        outcome = Outcome(chosen.design.name, 0, result.seed, result.metrics, result.timeseries)
+        from platoons.metrics import money_flows
+
+        outcome = Outcome(chosen.design.name, 0, result.seed, result.metrics, result.timeseries, money_flows(result))
         write_results(out, [outcome], summarize([outcome]))
     if as_json:
         print(json.dumps({"metrics": _clean(result.metrics)}))

@@ -37,6 +37,7 @@ class Outcome:
     seed: int
     metrics: dict[str, float]
     timeseries: dict[str, np.ndarray]
+    flows: dict[str, list]  # money between kinds of party (see platoons.metrics.money_flows)
 
 
 def replicate_seeds(base_seed: int, replicates: int) -> list[int]:
@@ -51,8 +52,10 @@ def plan(designs: dict[str, Scenario], replicates: int, base_seed: int) -> list[
 
 
 def run_task(task: Task) -> Outcome:
+    from platoons.metrics import money_flows
+
     result: RunResult = simulate(task.scenario, task.seed)
-    return Outcome(task.design, task.replicate, task.seed, result.metrics, result.timeseries)
+    return Outcome(task.design, task.replicate, task.seed, result.metrics, result.timeseries, money_flows(result))
 
 
 def execute(tasks: list[Task], executor: str = "processes", workers: int | None = None) -> Iterator[Outcome]:

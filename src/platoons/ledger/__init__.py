@@ -17,9 +17,9 @@ class Account(IntEnum):
     COMMISSIONER = 0
     FRONT_LINE = 1  # front-line staff delivering the service
     OVERHEADS = 2
-    COMPLIANCE = 9  # contract management, reporting and evidence
+    COMPLIANCE = 3  # contract management, reporting and evidence
     BID_COSTS = 4
-    COORDINATION = 11  # consortium centres' coordination spending
+    COORDINATION = 5  # consortium centres' coordination spending
     CAPACITY_BUILDING = 6  # what capacity grants buy (training, systems, management)
     CREDITORS = 7  # losses written off when a provider fails
     OPENING_RESERVES = 8  # where organisations' starting reserves come from

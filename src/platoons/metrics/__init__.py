@@ -163,3 +163,32 @@ def _margins_by_band(journal, providers) -> dict[str, float]:
         margin, risk = _margin_and_risk(received, paid_on, amount[cost & (payer_band == band)].sum(), at_risk)
         out[f"margin_{name}"], out[f"pbr_risk_{name}"] = margin, risk
     return out
+
+
+def money_flows(run) -> dict[str, list]:
+    """Money moved over the run between kinds of party, by posting kind, for Sankey charts.
+
+    Fixed accounts keep their names (commissioner, front_line, overheads, ...); providers are
+    named by the role they played in the posting (prime, tier1, tier2, direct, centre, member),
+    and a contract holder passing money down by the holder's role.
+    """
+    j = run.journal
+    names = [a.name.lower() for a in Account] + [r.name.lower() if r else "provider" for r in Role]
+    role_node = len(Account) + j["role"].astype(np.int64)
+    holder_node = len(Account) + int({"direct": Role.DIRECT, "prime": Role.PRIME, "consortium": Role.CENTRE}[
+        run.scenario.design.delivery.model])
+    payer_fixed, payee_fixed = j["payer"] < len(Account), j["payee"] < len(Account)
+    passing_down = ~payer_fixed & ~payee_fixed & (j["kind"] != Kind.LIABILITY)
+    source = np.where(payer_fixed, j["payer"], np.where(passing_down, holder_node, role_node))
+    target = np.where(payee_fixed, j["payee"], role_node)
+    keep = j["kind"] != Kind.OPENING
+    width = len(names)
+    key = (j["kind"][keep].astype(np.int64) * width + source[keep]) * width + target[keep]
+    unique, inverse = np.unique(key, return_inverse=True)
+    totals = np.bincount(inverse, weights=j["amount_pence"][keep].astype(float)) if len(key) else np.zeros(0)
+    kinds, rest = np.divmod(unique, width * width)
+    sources, targets = np.divmod(rest, width)
+    return {
+        "kind": [Kind(int(k)).name.lower() for k in kinds], "source": [names[int(x)] for x in sources],
+        "target": [names[int(x)] for x in targets], "amount_gbp": [float(v) / 100.0 for v in totals],
+    }

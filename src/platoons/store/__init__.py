@@ -13,14 +13,19 @@ from platoons.experiment import Outcome
 
 
 def write_results(directory: str | Path, outcomes: Iterable[Outcome], summary: dict) -> list[Path]:
-    """runs, metrics (long), timeseries (long) and summary tables under `directory`."""
+    """runs, metrics (long), timeseries (long), flows and summary tables under `directory`."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    outcomes = list(outcomes)
     runs, metrics, series = _rows(outcomes)
+    flows = [
+        {"design": o.design, "replicate": o.replicate, "kind": k, "source": s, "target": t, "amount_gbp": a}
+        for o in outcomes for k, s, t, a in zip(o.flows["kind"], o.flows["source"], o.flows["target"], o.flows["amount_gbp"])
+    ]
     summary_rows = [
         {"design": d, "metric": m, **values} for d, by_metric in summary.items() for m, values in by_metric.items()
     ]
-    tables = {"runs": runs, "metrics": metrics, "timeseries": series, "summary": summary_rows}
+    tables = {"runs": runs, "metrics": metrics, "timeseries": series, "flows": flows, "summary": summary_rows}
     return [_write(directory / f"{name}.parquet", rows) for name, rows in tables.items()]
 
 

@@ -41,7 +41,7 @@ def run(
         from platoons.metrics import money_flows
 
         outcome = Outcome(chosen.design.name, 0, result.seed, result.metrics, result.timeseries, money_flows(result))
-        write_results(out, [outcome], summarize([outcome]))
+        write_results(out, [outcome], summarize([outcome]), {chosen.design.name: chosen})
     if as_json:
         print(json.dumps({"metrics": _clean(result.metrics)}))
         return
@@ -82,7 +82,7 @@ def compare(
     if out is not None:
         from platoons.store import write_results
 
-        write_results(out, outcomes, summary)
+        write_results(out, outcomes, summary, designs)
     if as_json:
         print(json.dumps({"designs": _clean(summary)}))
         return

@@ -12,8 +12,11 @@ import pyarrow.parquet as pq
 from platoons.experiment import Outcome
 
 
-def write_results(directory: str | Path, outcomes: Iterable[Outcome], summary: dict) -> list[Path]:
-    """runs, metrics (long), timeseries (long), flows and summary tables under `directory`."""
+def write_results(directory: str | Path, outcomes: Iterable[Outcome], summary: dict, scenarios: dict | None = None) -> list[Path]:
+    """runs, metrics (long), timeseries (long), flows, summary and scenarios tables under `directory`.
+
+    `scenarios` maps each design to its Scenario; the first is the baseline.
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     outcomes = list(outcomes)
@@ -25,7 +28,10 @@ def write_results(directory: str | Path, outcomes: Iterable[Outcome], summary: d
     summary_rows = [
         {"design": d, "metric": m, **values} for d, by_metric in summary.items() for m, values in by_metric.items()
     ]
-    tables = {"runs": runs, "metrics": metrics, "timeseries": series, "flows": flows, "summary": summary_rows}
+    designs = [{"design": name, "order": i, "scenario_json": scenario.model_dump_json()}
+               for i, (name, scenario) in enumerate((scenarios or {}).items())]
+    tables = {"runs": runs, "metrics": metrics, "timeseries": series, "flows": flows, "summary": summary_rows,
+              "scenarios": designs or {"design": [], "order": [], "scenario_json": []}}
     return [_write(directory / f"{name}.parquet", rows) for name, rows in tables.items()]
 
 

@@ -17,6 +17,9 @@ from platoons.market.state import Market
 from platoons.population import draw_entrants, monthly_hazard
 
 
+RELET_EVERY_MONTHS = 3  # assumption: an emergency procurement takes a quarter
+
+
 @dataclass
 class Month:
     """What happened to people in each placement this month [placement, group]."""
@@ -60,8 +63,8 @@ def tender_if_due(market: Market) -> None:
         lots = np.unique(np.concatenate([np.array(c.lots) for c in expiring]))
         let_lots(market, lots, end(market.month))
     orphaned = np.flatnonzero(market.lot_contract() < 0)
-    if len(orphaned) and market.month % 12 == 0:
-        # Lots with no holder (none bid, or the holder failed) are re-let once a year.
+    if len(orphaned) and market.month % RELET_EVERY_MONTHS == 0:
+        # Lots with no holder (none bid, or the holder failed) are re-let each quarter.
         let_lots(market, orphaned, min(_next_end(market), run_months))
 
 

@@ -36,7 +36,7 @@ _metric("spend_gbp", "GBP", "neither", "Commissioner's payments to contract hold
 _metric("cost_per_outcome_gbp", "GBP/outcome", "lower", "Commissioner spend per sustained outcome.")
 _metric("front_line_share", "share", "higher", "Share of commissioner spend that pays front-line staff.")
 _metric("failures", "providers", "lower", "Providers whose reserves ran out.")
-_metric("people_disrupted", "people", "lower", "People whose provider failed mid-support.")
+_metric("people_disrupted", "people", "lower", "People whose provider failed mid-support (a person moved twice counts twice).")
 _metric("small_share_of_spend", "share", "higher", "Share of service income received by small providers.")
 _metric("small_providers_delivering", "providers", "higher", "Small providers delivering in the last month.")
 _metric("small_providers_active", "providers", "higher", "Small providers still operating at the end.")

@@ -19,7 +19,9 @@ from platoons.population import monthly_hazard
 from platoons.tender import AwardRules, Bid, Lot, award
 
 EFFECT_FOR_FULL_QUALITY = 0.3  # assumption: a yearly extra outcome chance that scores full marks on effectiveness
-PACKAGE_DISCOUNT = 0.03  # assumption: price cut a bidder offers for a bundle of lots
+PACKAGE_DISCOUNT = 0.03
+QUALITY_WEIGHTS = (0.6, 0.4)  # assumption: effectiveness and management capacity in a bid's quality score
+ROOTS = (1.0, 0.5, 0.0)  # assumption: local presence score of area, regional and national providers in their areas  # assumption: price cut a bidder offers for a bundle of lots
 
 
 @dataclass
@@ -233,17 +235,24 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray) -> dict[str, 
     reserve = referrals @ reserve_income * months
 
     effect_score = np.minimum(1.0, _team_effect(p, teams) / EFFECT_FOR_FULL_QUALITY)
+    covers = (market.lots.area_share > 0).T.astype(float)  # [area, lot]
+    per_lot = np.maximum(covers.sum(axis=0), 1.0)
     presence = market.presence().astype(float)
-    lot_presence = np.array([
-        (presence[t.providers].max(axis=0) @ (market.lots.area_share > 0).T) / np.maximum((market.lots.area_share > 0).sum(axis=1), 1)
-        for t in teams
-    ])
-    quality = np.clip(0.5 * effect_score[:, None] + 0.5 * management[:, None]
-                      + design.award.local_presence_weight * lot_presence, 0.0, 1.0)
+    rooted = _rootedness(market)
+    lot_presence = np.array([presence[t.providers].max(axis=0) @ covers / per_lot for t in teams])
+    lot_roots = np.array([rooted[t.providers].max(axis=0) @ covers / per_lot for t in teams])
+    quality = np.clip(QUALITY_WEIGHTS[0] * effect_score[:, None] + QUALITY_WEIGHTS[1] * management[:, None]
+                      + design.award.local_presence_weight * lot_roots, 0.0, 1.0)
     return {
         "ratio": ratio, "quality": quality, "exposure": exposure, "annual_value": np.minimum(ratio, 1.0) * income_lot * 12,
         "reserve": reserve, "risk_fee": risk_fee, "lot_presence": lot_presence,
     }
+
+
+def _rootedness(market: Market) -> np.ndarray:
+    """[provider, area] how rooted a provider is in an area, for the award's local presence weight."""
+    p = market.providers
+    return market.presence() * np.asarray(ROOTS)[p.reach][:, None]
 
 
 def _team_effect(p, teams: list[Team]) -> np.ndarray:

@@ -33,8 +33,9 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "tender"
 # 24,400 + 59,750 = 84,150 (or b08 + b09 = 71,700). So b07 wins, and harbour, whose only
 # acceptable bid is b10, is lost to a package.
 #
-# North, south, east and rural: acorn (cap 2 lots) is best on all three of north, south and
-# east, and cedar may win only one of east and rural (XOR). Candidates:
+# North, south, east and rural: acorn is best on north and south, cedar on east and, as the only
+# small bidder there, the only one on rural. But cedar may win only one of east and rural (XOR),
+# and acorn at most two lots (cap). Candidates:
 #   cedar rural 19,000 + acorn south 47,000 + acorn east 18,800 + beacon north 27,750 = 112,550
 #   cedar rural 19,000 + acorn north 31,600 + acorn east 18,800 + elm south 42,100    = 111,500
 #   cedar east 20,750 + acorn north 31,600 + acorn south 47,000 (rural unawarded)     =  99,350

@@ -13,7 +13,7 @@ from small_world import small
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    model=st.sampled_from(["direct", "prime", "consortium"]),
+    model=st.sampled_from(["direct", "prime", "consortium", "alliance", "outcomes_finance"]),
     structure=st.sampled_from(["national", "regional", "area"]),
     threshold=st.sampled_from([0, 5_000_000, 20_000_000]),
     fee=st.floats(0.0, 0.5),
@@ -22,9 +22,14 @@ from small_world import small
     liability=st.booleans(),
     block=st.floats(0, 500),
     grants=st.sampled_from([0, 500_000]),
+    cap=st.sampled_from([None, 1, 2]),
+    set_aside=st.sampled_from([0.0, 0.5]),
+    packages=st.booleans(),
     seed=st.integers(0, 2**31),
 )
-def test_ledger_balances_sum_to_zero_after_every_month(model, structure, threshold, fee, risk, policy, liability, block, grants, seed):
+def test_ledger_balances_sum_to_zero_after_every_month(
+    model, structure, threshold, fee, risk, policy, liability, block, grants, cap, set_aside, packages, seed
+):
     scenario = small({
         "design.delivery.model": model, "design.lots.structure": structure,
         "design.eligibility.min_turnover_gbp": threshold, "design.delivery.prime.management_fee": fee,
@@ -32,6 +37,8 @@ def test_ledger_balances_sum_to_zero_after_every_month(model, structure, thresho
         "design.delivery.consortium.joint_liability": liability,
         "design.payment.by_group.complex.block_gbp_per_referral": block,
         "design.capacity_grants.budget_gbp_per_year": grants,
+        "design.lots.max_lots_per_provider": cap, "design.lots.set_aside_share": set_aside,
+        "design.lots.package_bids": packages,
     })
     result = simulate(scenario, seed)
     assert (result.timeseries["ledger_total_pence"] == 0).all()

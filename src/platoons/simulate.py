@@ -14,7 +14,7 @@ from platoons.population import build_world, synthesize_providers
 from platoons.scenario.schema import Scenario
 from platoons.tender.lots import build_lots
 
-STREAMS = ("population", "referrals", "routing", "delivery", "tender", "dynamics", "entry")
+STREAMS = ("population", "referrals", "routing", "delivery", "tender", "dynamics", "entry", "evaluation")
 
 
 @dataclass

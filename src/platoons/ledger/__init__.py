@@ -45,6 +45,8 @@ class Kind(IntEnum):
     CAPACITY_SPEND = 13
     LIABILITY = 14  # a member covering a failed member's loss
     WRITE_OFF = 15
+    GAIN_SHARE = 16  # an alliance's surplus shared with its members
+    PAIN_SHARE = 17  # members' share of an alliance's overspend
 
 
 class Role(IntEnum):
@@ -57,9 +59,10 @@ class Role(IntEnum):
     TIER2 = 4
     CENTRE = 5  # consortium centre
     MEMBER = 6
+    ALLIANCE = 7  # member of an alliance contract
 
 
-COMMISSIONER_PAYMENTS = (Kind.BLOCK, Kind.FEE, Kind.ATTACHMENT, Kind.OUTCOME, Kind.SUSTAINMENT)
+COMMISSIONER_PAYMENTS = (Kind.BLOCK, Kind.FEE, Kind.ATTACHMENT, Kind.OUTCOME, Kind.SUSTAINMENT, Kind.GAIN_SHARE)
 COSTS = (Kind.STAFF, Kind.OVERHEAD, Kind.COMPLIANCE, Kind.BID, Kind.COORDINATION, Kind.CAPACITY_SPEND)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from platoons.ledger import Role
+from platoons.ledger import Account, Role
 from platoons.market.prices import expected_path
 from platoons.market.state import Contract, Market, Placements
 from platoons.population import monthly_hazard
@@ -20,6 +20,7 @@ def let_lots(market: Market, lot_ids: np.ndarray, end_month: int) -> None:
     first = len(market.contracts)
     market.contracts.extend(new_contracts)
     fresh = _placements(market, wins, first)
+    fresh.cohort[:] = market.month // market.scenario.design.delivery.outcomes_finance.cohort_months
     keep = np.ones(len(old), bool) if old is not None else np.zeros(0, bool)
     if old is not None:
         keep = ~np.isin(old.lot, lot_ids)
@@ -35,12 +36,16 @@ def _sign(market: Market, win: Win, end_month: int) -> Contract:
     team = win.team
     if team.lead >= 0:
         holder, account = team.lead, int(market.providers.account[team.lead])
+    elif market.scenario.design.delivery.model == "alliance":
+        holder, account = -1, int(Account.COMMISSIONER)  # members and commissioner share one budget
     else:
         holder, account = -1, int(market.ledger.open_accounts(1)[0])  # the consortium's centre
     market.count("contracts_let")
     return Contract(
         lots=win.lots, holder=holder, account=account, price_ratio=win.price_ratio,
         start_month=market.month, end_month=end_month, risk_fee_gbp=win.risk_fee_gbp, members=team.providers,
+        fee_per_referral_gbp=win.fee_per_referral_gbp, budget_gbp_per_year=win.budget_gbp_per_year,
+        replacements=list(win.replacements),
     )
 
 
@@ -100,6 +105,18 @@ def split(pooled: np.ndarray, shares: np.ndarray) -> np.ndarray:
     remainder = pooled - parts.sum(axis=0)
     parts[np.argmax(weights, axis=0), np.arange(pooled.shape[0])] += remainder
     return parts
+
+
+def add_placements(market: Market, template: np.ndarray, provider: np.ndarray | None = None, cohort: int | None = None) -> np.ndarray:
+    """New empty placements copying rows `template` (optionally for other providers or a new cohort)."""
+    pl = market.placements
+    fresh = Placements.new(pl.contract[template], pl.lot[template],
+                           pl.provider[template] if provider is None else provider, pl.role[template],
+                           pl.share[template].copy(), pl.capacity[template].copy(), _depth(market))
+    fresh.cohort[:] = pl.cohort[template] if cohort is None else cohort
+    first = len(pl)
+    market.placements = _concat(pl, fresh)
+    return np.arange(first, first + len(template))
 
 
 def move_people(market: Market, source: np.ndarray, target: int) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from platoons.ledger import Account, Kind, Role, to_pence
+from platoons.market import alliance, outcomes_finance
 from platoons.market.contracting import let_lots, move_people
 from platoons.market.state import Market
 from platoons.population import draw_entrants, monthly_hazard
@@ -36,6 +37,7 @@ def step(market: Market, record) -> None:
     if market.month % 12 == 0:
         give_capacity_grants(market)  # before the tender, so that what grants buy can show in bids
     tender_if_due(market)
+    outcomes_finance.open_cohort_if_due(market)
     month = deliver(market, refer(market))
     settle(market, month)
     handle_failures(market)
@@ -84,6 +86,8 @@ def give_capacity_grants(market: Market) -> None:
     eligible = p.active & p.is_small(market.small_max)
     if grants.target == "small_local":
         eligible &= p.reach == 0
+    if grants.areas:
+        eligible &= np.isin(p.home_area, [market.world.area_names.index(a) for a in grants.areas])
     candidates = np.flatnonzero(eligible)
     if count == 0 or len(candidates) == 0:
         return
@@ -93,6 +97,7 @@ def give_capacity_grants(market: Market) -> None:
     market.ledger.post(Account.COMMISSIONER, p.account[chosen], amount, Kind.GRANT)
     market.ledger.post(p.account[chosen], Account.CAPACITY_BUILDING, spent, Kind.CAPACITY_SPEND)
     p.management[chosen] = np.minimum(1.0, p.management[chosen] + grants.management_gain)
+    p.bid_cost_factor[chosen] *= 1.0 - grants.bid_writing_gain
     market.count("grants", len(chosen))
 
 
@@ -124,6 +129,7 @@ def refer(market: Market) -> np.ndarray:
         referred[rows] = delivery_rng.multinomial(by_lot[lot], shares).T
     pl.caseload[:, :, 0] += referred
     pl.referred_this_year += referred.sum(axis=1)
+    pl.referred_total += referred
     return referred
 
 
@@ -178,6 +184,7 @@ def deliver(market: Market, referred: np.ndarray) -> Month:
 
     market.count("completed_without_outcome", _take_last(pl.caseload, world.max_months - 1).sum())
     _age(pl.caseload)
+    pl.outcomes_total += outcomes
     market.count("starts", new_starts.sum())
     market.count("outcomes", outcomes.sum())
     return Month(referred, served, new_starts, outcomes, payments)
@@ -222,14 +229,24 @@ def settle(market: Market, month: Month) -> None:
     pl = market.placements
     if len(pl) == 0:
         return
-    gross = _gross_payments(market, month)  # {kind: [placement] GBP}
-    contracts = market.contracts
-    account = np.array([c.account for c in contracts], dtype=np.int64)[pl.contract]
-    holder_role = {"direct": Role.DIRECT, "prime": Role.PRIME, "consortium": Role.CENTRE}[market.scenario.design.delivery.model]
-    for kind, amount in gross.items():
-        market.ledger.post(Account.COMMISSIONER, account, to_pence(amount), kind, holder_role)
-    _pass_down(market, month, gross, account)
-    _pay_costs(market, month)
+    model = market.scenario.design.delivery.model
+    costs = delivery_costs(market, month)
+    if model == "alliance":
+        alliance.reimburse(market, costs)
+    elif model == "outcomes_finance":
+        outcomes_finance.fund(market, month)
+        outcomes_finance.evaluate_cohorts(market)
+    else:
+        gross = _gross_payments(market, month)  # {kind: [placement] GBP}
+        account = np.array([c.account for c in market.contracts], dtype=np.int64)[pl.contract]
+        holder_role = {"direct": Role.DIRECT, "prime": Role.PRIME, "consortium": Role.CENTRE}[model]
+        for kind, amount in gross.items():
+            market.ledger.post(Account.COMMISSIONER, account, to_pence(amount), kind, holder_role)
+        _pass_down(market, month, gross, account)
+    own = market.providers.account[pl.provider]
+    sinks = {Kind.STAFF: Account.FRONT_LINE, Kind.OVERHEAD: Account.OVERHEADS, Kind.COMPLIANCE: Account.COMPLIANCE}
+    for kind, amount in costs.items():
+        market.ledger.post(own, sinks[kind], to_pence(amount), kind, pl.role)
 
 
 def _gross_payments(market: Market, month: Month) -> dict[Kind, np.ndarray]:
@@ -281,31 +298,25 @@ def _pass_down(market: Market, month: Month, gross: dict[Kind, np.ndarray], hold
         market.ledger.post(holder_account, own, fee, Kind.RISK_FEE, pl.role)
         received += fee
     gross_pence = to_pence(total)
-    _add_income(market, pl.provider, np.where(down, received, 0))
+    market.add_income(pl.provider, np.where(down, received, 0))
     if design.delivery.model == "prime":
         # The prime's income is what it keeps of its subcontractors' money plus its in-house money.
         holders = np.array([max(c.holder, 0) for c in market.contracts])[pl.contract]
-        _add_income(market, holders, np.where(down, gross_pence - received, gross_pence))
+        market.add_income(holders, np.where(down, gross_pence - received, gross_pence))
     elif design.delivery.model == "direct":
-        _add_income(market, pl.provider, gross_pence)
+        market.add_income(pl.provider, gross_pence)
 
 
-def _add_income(market: Market, providers: np.ndarray, pence: np.ndarray) -> None:
-    np.add.at(market.providers.service_income_pence, providers, pence)
-
-
-def _pay_costs(market: Market, month: Month) -> None:
+def delivery_costs(market: Market, month: Month) -> dict[Kind, np.ndarray]:
+    """This month's front-line, overhead and compliance costs of each placement, in GBP."""
     pl, p, world = market.placements, market.providers, market.world
     dynamics = market.scenario.sector.dynamics
     live = _live_placements(market)
-    own = p.account[pl.provider]
     staff = (month.served * world.cost_to_serve_gbp).sum(axis=1)
-    market.ledger.post(own, Account.FRONT_LINE, to_pence(staff), Kind.STAFF, pl.role)
-    market.ledger.post(own, Account.OVERHEADS, to_pence(staff * p.overhead_rate[pl.provider]), Kind.OVERHEAD, pl.role)
     # Compliance and reporting fall on placements with people to report on.
     has_people = month.served.sum(axis=1) > 0
     compliance = dynamics.compliance_gbp_per_month * (1.5 - p.management[pl.provider]) * live * has_people
-    market.ledger.post(own, Account.COMPLIANCE, to_pence(compliance), Kind.COMPLIANCE, pl.role)
+    return {Kind.STAFF: staff, Kind.OVERHEAD: staff * p.overhead_rate[pl.provider], Kind.COMPLIANCE: compliance}
 
 
 # --- failure -------------------------------------------------------------------------------
@@ -358,6 +369,9 @@ def _fail(market: Market, provider: int) -> None:
         if contract.holder == provider:
             contract.active = False  # the chain falls with its holder; the lot is re-let
             continue
+        if alliance.replace_member(market, contract, int(row)):
+            pl = market.placements
+            continue
         mates = np.flatnonzero((pl.contract == pl.contract[row]) & (pl.lot == pl.lot[row]) & p.active[pl.provider])
         if len(mates):
             target = mates[np.argmax(pl.capacity[mates] - pl.people()[mates])]
@@ -386,12 +400,15 @@ def close_year(market: Market) -> None:
     gain = np.minimum(dynamics.max_learning, dynamics.learning_rate * p.experience_years)
     p.effectiveness = p.base_effectiveness * (1.0 + gain[:, None])
 
+    alliance.share_gain_and_pain(market)
     income = p.service_income_pence / 100.0
     _grow_capacity(market)
     p.ever_had_income |= income > 0
     lost = p.active & p.ever_had_income & (income == 0)
     p.other_income_gbp[lost] *= 1.0 - dynamics.shrink_rate
     p.turnover_gbp = p.other_income_gbp + income
+    p.peak_turnover_gbp = np.maximum(p.peak_turnover_gbp, p.turnover_gbp)
+    _open_in_new_areas(market)
     closing = np.flatnonzero(p.active & (p.turnover_gbp < dynamics.exit_turnover_gbp))
     for provider in closing:
         _fail(market, int(provider))
@@ -404,6 +421,17 @@ def close_year(market: Market) -> None:
     p.extend(entrants)
     market.count("entries", len(entrants))
     market.year_start_pence = market.ledger.balances[p.account].copy()
+
+
+REGIONAL_REACH_GBP = 1_000_000.0  # assumption: turnover at which an area provider opens across its region
+NATIONAL_REACH_GBP = 50_000_000.0  # assumption: turnover at which a regional provider opens nationally
+
+
+def _open_in_new_areas(market: Market) -> None:
+    """Providers that have grown open in new areas: growth is how small providers take bigger lots."""
+    p = market.providers
+    p.reach[(p.reach == 0) & (p.turnover_gbp >= REGIONAL_REACH_GBP)] = 1
+    p.reach[(p.reach == 1) & (p.turnover_gbp >= NATIONAL_REACH_GBP)] = 2
 
 
 def _grow_capacity(market: Market) -> None:

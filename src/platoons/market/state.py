@@ -26,6 +26,11 @@ class Contract:
     risk_fee_gbp: np.ndarray  # [group] per referral, paid to subcontractors instead of outcome risk
     members: np.ndarray  # providers that deliver it
     active: bool = True
+    fee_per_referral_gbp: np.ndarray | None = None  # outcomes finance: what investors pay per referral [group]
+    budget_gbp_per_year: float = 0.0  # alliance: the pooled budget
+    replacements: list[int] = field(default_factory=list)  # alliance: next in line when a member fails
+    comparison: dict[int, np.ndarray] = field(default_factory=dict)  # outcomes finance: comparison outcomes by cohort
+    paid_cohorts: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -46,6 +51,10 @@ class Placements:
     in_work: np.ndarray  # [placement, group, months in work before the outcome]
     sustaining: np.ndarray  # [placement, group, sustainment payments made]
     referred_this_year: np.ndarray  # [placement] people referred since the year began
+    paid_this_year: np.ndarray  # [placement] GBP paid for delivery since the year began (alliance)
+    cohort: np.ndarray  # [placement] referral cohort the placement takes (outcomes finance; else 0)
+    referred_total: np.ndarray  # [placement, group]
+    outcomes_total: np.ndarray  # [placement, group]
 
     def __len__(self) -> int:
         return len(self.contract)
@@ -66,6 +75,10 @@ class Placements:
             in_work=np.zeros((n, groups, depth[1]), np.int64),
             sustaining=np.zeros((n, groups, depth[2]), np.int64),
             referred_this_year=np.zeros(n, np.int64),
+            paid_this_year=np.zeros(n),
+            cohort=np.zeros(n, np.int64),
+            referred_total=np.zeros((n, groups), np.int64),
+            outcomes_total=np.zeros((n, groups), np.int64),
         )
 
     def people(self) -> np.ndarray:
@@ -89,6 +102,10 @@ class Market:
     month: int = 0
     events: dict[str, float] = field(default_factory=dict)  # running counts of things that happened
     year_start_pence: np.ndarray | None = None  # providers' balances when the year began
+
+    def add_income(self, providers: np.ndarray, pence: np.ndarray) -> None:
+        """Record providers' service income (it sets their turnover at the year end)."""
+        np.add.at(self.providers.service_income_pence, providers, pence)
 
     def count(self, name: str, amount: float = 1.0) -> None:
         self.events[name] = self.events.get(name, 0.0) + float(amount)

@@ -89,6 +89,8 @@ class Providers:
     entered_month: np.ndarray
     exit_month: np.ndarray
     service_income_pence: np.ndarray  # this year's service income
+    bid_cost_factor: np.ndarray  # bid-writing cost relative to an untrained provider
+    peak_turnover_gbp: np.ndarray
     ever_had_income: np.ndarray
 
     def __len__(self) -> int:
@@ -174,6 +176,8 @@ def _draw_band(
         entered_month=np.full(n, entry_month, dtype=np.int64),
         exit_month=np.full(n, -1, dtype=np.int64),
         service_income_pence=np.zeros(n, dtype=np.int64),
+        bid_cost_factor=np.ones(n),
+        peak_turnover_gbp=turnover.copy(),
         ever_had_income=np.zeros(n, dtype=bool),
     )
 

@@ -240,10 +240,41 @@ class ConsortiumRules(Model):
     )
 
 
+PLYMOUTH = "councils.coop: Plymouth merged 25 contracts into one alliance of 8 members"
+PETERBOROUGH = "i-for-change: Peterborough SIB paid if events fell 10% in a cohort or 7.5% across cohorts"
+
+
+class AllianceRules(Model):
+    members: int = param(8, "providers", "Members the commissioner selects per lot.", PLYMOUTH, ge=1)
+    commissioner_share: float = param(
+        0.5, "share", "Share of a year's surplus or overspend against the pooled budget that the commissioner keeps or bears.",
+        ge=0, le=1,
+    )
+    budget_margin: float = param(0.03, "share", "Pooled budget above members' expected costs.", ge=-0.5, le=1)
+
+
+class OutcomesFinanceRules(Model):
+    cohort_months: int = param(12, "months", "Months of referrals that make one cohort.", ge=1)
+    cohort_threshold: float = param(
+        0.10, "relative gain", "Outcomes must beat the comparison group by this much for a cohort to be paid.", PETERBOROUGH, ge=0
+    )
+    pooled_threshold: float = param(
+        0.075, "relative gain", "Or by this much pooled across all cohorts, paid at the last evaluation.", PETERBOROUGH, ge=0
+    )
+    investor_margin: float = param(0.0, "share", "Mark-up on providers' costs in the fee investors pay them.", ge=-0.5, le=1)
+    max_payments_gbp: float | None = param(
+        None, "GBP", "Most the commissioner pays investors over the run (Peterborough: GBP 8m).", PETERBOROUGH, ge=0
+    )
+
+
 class Delivery(Model):
-    model: Literal["direct", "prime", "consortium"] = param("direct", "model", "Who holds the contract and who delivers.")
+    model: Literal["direct", "prime", "consortium", "alliance", "outcomes_finance"] = param(
+        "direct", "model", "Who holds the contract, who delivers, and who carries the outcome risk."
+    )
     prime: PrimeRules = param(PrimeRules, "-", "Rules for prime contractors.")
     consortium: ConsortiumRules = param(ConsortiumRules, "-", "Rules for consortia.")
+    alliance: AllianceRules = param(AllianceRules, "-", "Rules for alliance contracts (shared budget, gain and pain share).")
+    outcomes_finance: OutcomesFinanceRules = param(OutcomesFinanceRules, "-", "Rules for outcomes finance (social investors).")
 
 
 class ContractTerms(Model):
@@ -282,6 +313,10 @@ class CapacityGrants(Model):
     )
     reserves_share: float = param(0.4, "share", "Share of a grant kept as reserves (bid-writing, working capital).", ge=0, le=1)
     target: Literal["small", "small_local"] = param("small", "rule", "Who may receive grants: small providers, or small providers with area reach.")
+    areas: tuple[str, ...] = param((), "areas", "Only providers based in these areas may receive grants (empty: anywhere).")
+    bid_writing_gain: float = param(
+        0.25, "share", "Cut in a recipient's bid-writing cost for the rest of the run.", ge=0, le=1
+    )
 
 
 class Design(Model):
@@ -316,6 +351,9 @@ class Scenario(Model):
         for i, band in enumerate(self.sector.bands):
             _same_keys(f"sector.bands.{i}.effectiveness", band.effectiveness, groups)
         _same_keys("design.payment.by_group", self.design.payment.by_group, groups)
+        unknown = sorted(set(self.design.capacity_grants.areas) - areas)
+        if unknown:
+            raise ValueError(f"design.capacity_grants.areas must name known areas (got unknown {unknown[0]!r})")
         lots = self.design.lots
         if lots.structure == "explicit":
             if not lots.explicit:

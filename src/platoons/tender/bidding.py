@@ -40,6 +40,13 @@ class Win:
     lots: tuple[int, ...]
     price_ratio: float
     risk_fee_gbp: np.ndarray
+    fee_per_referral_gbp: np.ndarray | None = None  # outcomes finance
+    budget_gbp_per_year: float = 0.0  # alliance
+    replacements: tuple[int, ...] = ()  # alliance
+
+
+# Who carries the payment-by-results exposure a bidder must be able to bear with its reserves.
+PROVIDERS_CARRY_RISK = ("direct", "prime", "consortium")
 
 
 def let_contracts(market: Market, lot_ids: np.ndarray) -> list[Win]:
@@ -59,16 +66,60 @@ def let_contracts(market: Market, lot_ids: np.ndarray) -> list[Win]:
     market.count("bids_by_small", sum(1 for i in bid_team if small[teams[i].providers].all() and (teams[i].lead < 0 or small[teams[i].lead])))
     if not bids:
         return []
-    lots = [Lot(str(l), float(offers["reserve"][l]), bool(market.lots.set_aside[l])) for l in lot_ids]
     rules = _rules(market, teams, offers)
+    if market.scenario.design.delivery.model == "alliance":
+        return _select_alliances(market, teams, bids, bid_team, bid_lots, bid_ratio, offers, rules)
+    lots = [Lot(str(l), float(offers["reserve"][l]), bool(market.lots.set_aside[l])) for l in lot_ids]
     result = award(lots, bids, rules)
     won = set(result.winning_bids)
     wins = []
     for i, bid in enumerate(bids):
         if bid.bid_id in won:
             t = bid_team[i]
-            wins.append(Win(teams[t], bid_lots[i], bid_ratio[i], offers["risk_fee"][t] * bid_ratio[i]))
+            fee = offers["income"][t] * bid_ratio[i] if market.scenario.design.delivery.model == "outcomes_finance" else None
+            wins.append(Win(teams[t], bid_lots[i], bid_ratio[i], offers["risk_fee"][t] * bid_ratio[i], fee))
     return wins
+
+
+def _select_alliances(market, teams, bids, bid_team, bid_lots, bid_ratio, offers, rules) -> list[Win]:
+    """For each lot the commissioner picks the best-quality bidders as alliance members.
+
+    Alliance partners are chosen on quality, not price; each provider joins at most its cap of
+    lots; the next in line replace members that fail, without a new tender.
+    """
+    rules_alliance = market.scenario.design.delivery.alliance
+    p = market.providers
+    joined: dict[str, int] = {}
+    wins = []
+    by_lot: dict[int, list[int]] = {}
+    for i, lots in enumerate(bid_lots):
+        if len(lots) == 1:
+            by_lot.setdefault(lots[0], []).append(i)
+    for lot, candidates in sorted(by_lot.items()):
+        ranked = sorted(candidates, key=lambda i: (-bids[i].quality, bid_ratio[i], i))
+        ranked = [i for i in ranked if not market.lots.set_aside[lot] or bids[i].bidder_id in rules.small_bidders]
+        chosen = []
+        for i in ranked:
+            bidder = bids[i].bidder_id
+            if len(chosen) < rules_alliance.members and joined.get(bidder, 0) < rules.max_lots.get(bidder, 1):
+                chosen.append(i)
+                joined[bidder] = joined.get(bidder, 0) + 1
+        if not chosen:
+            continue
+        members = np.array([teams[bid_team[i]].lead for i in chosen], dtype=np.int64)
+        team = Team(f"alliance-l{lot}", -1, members, np.full(len(members), Role.ALLIANCE, np.int8),
+                    allocate_by_need(p, members), -1)
+        ratio = float(np.mean([bid_ratio[i] for i in chosen]))
+        budget = (1 + rules_alliance.budget_margin) * ratio * float(offers["reserve"][lot]) / market.scenario.design.contract.length_months * 12
+        spare = tuple(int(teams[bid_team[i]].lead) for i in ranked if i not in chosen)
+        wins.append(Win(team, (lot,), ratio, np.zeros(len(market.world.group_names)), None, budget, spare))
+    return wins
+
+
+def allocate_by_need(p, members: np.ndarray) -> np.ndarray:
+    """Shares of each group's referrals: members better with a group, and bigger, take more of it."""
+    weight = p.effectiveness[members] * np.sqrt(p.turnover_gbp[members])[:, None]
+    return weight / np.maximum(weight.sum(axis=0, keepdims=True), 1e-12)
 
 
 def form_teams(market: Market) -> list[Team]:
@@ -245,7 +296,7 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray) -> dict[str, 
                       + design.award.local_presence_weight * lot_roots, 0.0, 1.0)
     return {
         "ratio": ratio, "quality": quality, "exposure": exposure, "annual_value": np.minimum(ratio, 1.0) * income_lot * 12,
-        "reserve": reserve, "risk_fee": risk_fee, "lot_presence": lot_presence,
+        "reserve": reserve, "risk_fee": risk_fee, "lot_presence": lot_presence, "income": income,
     }
 
 
@@ -280,10 +331,14 @@ def _choose_bids(market: Market, teams: list[Team], lot_ids: np.ndarray, offers:
         ok = (ratio <= 1.0) & (offers["lot_presence"][t, lot_ids] > 0)
         if team.region >= 0:
             ok &= market.lots.region[lot_ids] == team.region
-        ok &= value <= _absorbable(market, team, lead_turnover)
-        carried = _exposure_share(market, team)
-        ok &= offers["exposure"][t, lot_ids] * carried <= bidding.risk_appetite * max(lead_reserves, 0.0)
-        cost = (bidding.bid_cost_gbp + bidding.bid_cost_share * value) * (1.5 - p.management[m].mean())
+        # An alliance member delivers its share of a lot, not the whole of it.
+        portion = 1.0 / design.delivery.alliance.members if design.delivery.model == "alliance" else 1.0
+        ok &= value * portion <= _absorbable(market, team, lead_turnover)
+        if design.delivery.model in PROVIDERS_CARRY_RISK:
+            carried = _exposure_share(market, team)
+            ok &= offers["exposure"][t, lot_ids] * carried <= bidding.risk_appetite * max(lead_reserves, 0.0)
+        writing = (1.5 - p.management[m].mean()) * p.bid_cost_factor[m].mean()
+        cost = (bidding.bid_cost_gbp + bidding.bid_cost_share * value) * writing
         profit = value * (1.0 - ratio)
         budget = bidding.bid_budget_share * max(lead_reserves, 0.0)
         spent = 0.0

@@ -261,7 +261,10 @@ class OutcomesFinanceRules(Model):
     pooled_threshold: float = param(
         0.075, "relative gain", "Or by this much pooled across all cohorts, paid at the last evaluation.", PETERBOROUGH, ge=0
     )
-    investor_margin: float = param(0.0, "share", "Mark-up on providers' costs in the fee investors pay them.", ge=-0.5, le=1)
+    investor_margin: float = param(
+        0.05, "share", "Mark-up on providers' expected front-line and overhead costs in the fee investors pay them (covers compliance and margin).",
+        ge=-0.5, le=1,
+    )
     max_payments_gbp: float | None = param(
         None, "GBP", "Most the commissioner pays investors over the run (Peterborough: GBP 8m).", PETERBOROUGH, ge=0
     )

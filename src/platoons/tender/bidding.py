@@ -21,7 +21,7 @@ from platoons.tender import AwardRules, Bid, Lot, award
 EFFECT_FOR_FULL_QUALITY = 0.3  # assumption: a yearly extra outcome chance that scores full marks on effectiveness
 PACKAGE_DISCOUNT = 0.03
 QUALITY_WEIGHTS = (0.6, 0.4)  # assumption: effectiveness and management capacity in a bid's quality score
-ROOTS = (1.0, 0.5, 0.0)  # assumption: local presence score of area, regional and national providers in their areas  # assumption: price cut a bidder offers for a bundle of lots
+ROOTS = (1.0, 0.5)  # assumption: local presence score in a provider's home area and elsewhere in its region  # assumption: price cut a bidder offers for a bundle of lots
 
 
 @dataclass
@@ -76,7 +76,8 @@ def let_contracts(market: Market, lot_ids: np.ndarray) -> list[Win]:
     for i, bid in enumerate(bids):
         if bid.bid_id in won:
             t = bid_team[i]
-            fee = offers["income"][t] * bid_ratio[i] if market.scenario.design.delivery.model == "outcomes_finance" else None
+            fee = offers["cost"][t] * (1.0 + market.scenario.design.delivery.outcomes_finance.investor_margin)
+            fee = fee if market.scenario.design.delivery.model == "outcomes_finance" else None
             wins.append(Win(teams[t], bid_lots[i], bid_ratio[i], offers["risk_fee"][t] * bid_ratio[i], fee))
     return wins
 
@@ -272,6 +273,10 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray) -> dict[str, 
         break_even = cost_lot * (1.0 + design.bidding.target_margin) / (income_lot * (1.0 - coordination[:, None]))
     # A bidder asks for more than break-even: it keeps a share of the room below the list price.
     ratio = np.where(break_even < 1.0, break_even + design.bidding.price_shading * (1.0 - break_even), break_even)
+    if design.delivery.model == "outcomes_finance":
+        # Investors pay providers cost plus an agreed mark-up; the outcome prices are theirs to earn.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = cost_lot * (1.0 + design.delivery.outcomes_finance.investor_margin) / income_lot
     flows = income_by_month(path, market.prices, mult)
     flows[..., 0] += mult[0] * market.prices.block
     net = (ratio[:, :, None, None] * (1 - coordination)[:, None, None, None] * flows[:, None]
@@ -296,14 +301,20 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray) -> dict[str, 
                       + design.award.local_presence_weight * lot_roots, 0.0, 1.0)
     return {
         "ratio": ratio, "quality": quality, "exposure": exposure, "annual_value": np.minimum(ratio, 1.0) * income_lot * 12,
-        "reserve": reserve, "risk_fee": risk_fee, "lot_presence": lot_presence, "income": income,
+        "reserve": reserve, "risk_fee": risk_fee, "lot_presence": lot_presence, "cost": cost,
     }
 
 
 def _rootedness(market: Market) -> np.ndarray:
-    """[provider, area] how rooted a provider is in an area, for the award's local presence weight."""
-    p = market.providers
-    return market.presence() * np.asarray(ROOTS)[p.reach][:, None]
+    """[provider, area] how rooted a provider is in an area, for the award's local presence weight.
+
+    A provider is rooted in its home area, half so in the rest of its region if it works there,
+    and national providers nowhere; growing does not uproot a provider from home.
+    """
+    p, w = market.providers, market.world
+    home = p.home_area[:, None] == np.arange(len(w.area_names))[None, :]
+    region = (p.reach == 1)[:, None] & (p.home_region[:, None] == w.area_region[None, :])
+    return np.where(p.reach[:, None] == 2, 0.0, np.maximum(home * ROOTS[0], region * ROOTS[1]))
 
 
 def _team_effect(p, teams: list[Team]) -> np.ndarray:

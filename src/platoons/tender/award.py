@@ -274,9 +274,9 @@ def _solve(
     lp.a_matrix_.value_ = value
     lp.integrality_ = [highspy.HighsVarType.kInteger] * n
 
-    # The compiled class: highspy.Highs also starts Python callbacks, which prints a banner
-    # on standard output before output_flag can be turned off.
-    solver = highspy._Highs()
+    # The compiled class: highspy.Highs also starts Python callbacks, which prints HiGHS's banner
+    # on standard output (and so into `platoons tender --json`) before output_flag can be set.
+    solver = getattr(highspy, "_Highs", highspy.Highs)()
     for option, setting in (
         ("output_flag", False),
         ("threads", 1),

@@ -16,6 +16,7 @@ from platoons.errors import InputError
 from platoons.scenario.load import load_scenario, parse_assignments, preset_description, preset_names
 
 SetOption = typer.Option([], "--set", help="Override a field: PATH=VALUE (repeatable).")
+MORE_DESIGNS = ("alliance", "outcomes-finance", "local-lots-capped", "mixed-packages")
 KEY_METRICS = (
     "outcome_rate", "cost_per_outcome_gbp", "front_line_share", "small_share_of_spend", "failures",
     "people_disrupted", "hhi", "margin_prime", "margin_tier2", "grew_from_small",
@@ -57,7 +58,7 @@ def run(
 
 
 def compare(
-    scenarios: Optional[list[str]] = typer.Argument(None, help="Presets or YAML files (default: the five core designs)."),
+    scenarios: Optional[list[str]] = typer.Argument(None, help="Presets or YAML files (default: the nine shipped designs)."),
     replicates: int = typer.Option(20, min=1, help="Replicates per design, on common random numbers."),
     seed: int = typer.Option(0, help="Base seed of the replicates."),
     set_: list[str] = SetOption,
@@ -65,6 +66,7 @@ def compare(
     workers: Optional[int] = typer.Option(None, help="Worker processes (default: all cores)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the results as Parquet files here."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable output."),
+    report: bool = typer.Option(True, "--report/--no-report", help="With --out, also write DIR/report.html."),
 ) -> None:
     """Compare designs side by side: mean and 90% interval of each metric across replicates."""
     from platoons.experiment import CORE_DESIGNS, execute, plan, summarize, with_progress
@@ -73,7 +75,7 @@ def compare(
         raise InputError("--executor", "executor", "sequential or processes", executor)
     changes = parse_assignments(set_)
     designs = {}
-    for spec in scenarios or list(CORE_DESIGNS):
+    for spec in scenarios or [*CORE_DESIGNS, *MORE_DESIGNS]:
         chosen = load_scenario(spec, changes)
         designs[_unique_name(designs, chosen.design.name if spec in preset_names() else Path(spec).stem)] = chosen
     tasks = plan(designs, replicates, seed)
@@ -83,12 +85,17 @@ def compare(
         from platoons.store import write_results
 
         write_results(out, outcomes, summary, designs)
+        if report:
+            from platoons.report import write_report
+
+            write_report(out)
     if as_json:
         print(json.dumps({"designs": _clean(summary)}))
         return
     _print_comparison(summary, list(designs))
     if out is not None:
-        Console().print(f"Results written to {out}/ (runs, metrics, timeseries and summary as Parquet)")
+        Console().print(f"Results written to {out}/ (runs, metrics, timeseries and summary as Parquet"
+                        + (", and report.html)" if report else ")"))
 
 
 def validate(file: str = typer.Argument(..., help="A scenario YAML file or preset name.")) -> None:

@@ -45,6 +45,7 @@ _metric("entries", "providers", "neither", "New providers that entered over the 
 _metric("mean_effectiveness", "share/year", "higher", "Caseload-weighted effectiveness of delivering providers, last year.")
 _metric("grew_from_small", "providers", "higher", "Providers that started small and are large at the end.")
 _metric("referrals_unserved", "people", "lower", "Referrals that arrived in a lot with no contract holder.")
+_metric("investor_return", "share", "neither", "Investors' outcome payments over the fees they paid, less one (outcomes finance).")
 _metric("bid_candy", "share", "lower", "Share of named tier-2 subcontractors that received no referrals in a year.")
 
 
@@ -54,7 +55,8 @@ def _tier_metrics(tiers: list[str]) -> None:
         _metric(f"pbr_risk_{tier}", "share", "neither", f"Share of {tier} service income that depends on outcomes.")
 
 
-TIERS = {Role.DIRECT: "direct", Role.PRIME: "prime", Role.TIER1: "tier1", Role.TIER2: "tier2", Role.MEMBER: "member"}
+TIERS = {Role.DIRECT: "direct", Role.PRIME: "prime", Role.TIER1: "tier1", Role.TIER2: "tier2", Role.MEMBER: "member",
+         Role.ALLIANCE: "alliance"}
 SIZE_BANDS = ("micro", "small", "medium", "large", "major")
 _tier_metrics(list(TIERS.values()) + list(SIZE_BANDS))
 
@@ -87,6 +89,7 @@ def compute_metrics(run) -> dict[str, float]:
         "grew_from_small": float((providers["started_small"] & ~small & providers["active"]).sum()),
         "referrals_unserved": run.events.get("referrals_unserved", 0.0),
         "bid_candy": run.events.get("tier2_idle_years", 0.0) / max(run.events.get("tier2_years", 0.0), 1.0),
+        "investor_return": _investor_return(journal),
     }
     for g, name in enumerate(groups):
         referred = ts[f"referrals_{name}"].sum()
@@ -94,6 +97,12 @@ def compute_metrics(run) -> dict[str, float]:
     metrics.update(_margins_by_role(journal))
     metrics.update(_margins_by_band(journal, providers))
     return metrics
+
+
+def _investor_return(journal) -> float:
+    paid_in = journal["amount_pence"][journal["payer"] == Account.INVESTORS].sum()
+    paid_out = journal["amount_pence"][journal["payee"] == Account.INVESTORS].sum()
+    return float(paid_out / paid_in - 1.0) if paid_in else float("nan")
 
 
 def describe_metric(name: str) -> Metric:
@@ -165,6 +174,10 @@ def _margins_by_band(journal, providers) -> dict[str, float]:
     return out
 
 
+HOLDER_ROLE = {"direct": Role.DIRECT, "prime": Role.PRIME, "consortium": Role.CENTRE,
+               "alliance": Role.ALLIANCE, "outcomes_finance": Role.DIRECT}
+
+
 def money_flows(run) -> dict[str, list]:
     """Money moved over the run between kinds of party, by posting kind, for Sankey charts.
 
@@ -175,8 +188,7 @@ def money_flows(run) -> dict[str, list]:
     j = run.journal
     names = [a.name.lower() for a in Account] + [r.name.lower() if r else "provider" for r in Role]
     role_node = len(Account) + j["role"].astype(np.int64)
-    holder_node = len(Account) + int({"direct": Role.DIRECT, "prime": Role.PRIME, "consortium": Role.CENTRE}[
-        run.scenario.design.delivery.model])
+    holder_node = len(Account) + int(HOLDER_ROLE[run.scenario.design.delivery.model])
     payer_fixed, payee_fixed = j["payer"] < len(Account), j["payee"] < len(Account)
     passing_down = ~payer_fixed & ~payee_fixed & (j["kind"] != Kind.LIABILITY)
     source = np.where(payer_fixed, j["payer"], np.where(passing_down, holder_node, role_node))

@@ -166,6 +166,7 @@ def _supply_chain(p, candidates: np.ndarray, n_tier1: int, n_tier2: int) -> tupl
 
 def _without_fragile_subs(market: Market, team: Team, exposure_by_lot: np.ndarray) -> Team:
     lots = market.lots.region == team.region if team.region >= 0 else np.ones(len(market.lots), bool)
+    lots &= np.isfinite(exposure_by_lot)
     exposure = float(exposure_by_lot[lots].max()) if lots.any() else 0.0
     rules, bidding = market.scenario.design.delivery.prime, market.scenario.design.bidding
     reserves = market.ledger.balances[market.providers.account[team.providers]] / 100.0
@@ -232,12 +233,15 @@ def _refresh_optimism(market: Market) -> None:
 
 
 def _price(market: Market, teams: list[Team], lot_ids: np.ndarray) -> dict[str, np.ndarray]:
-    """Every team's view of every lot: price ratio, quality, exposure and annual value."""
+    """Every team's view of the lots being let: price ratio, quality, exposure and annual value.
+
+    Arrays span all lots so they can be indexed by lot; lots not being let are left unpriced.
+    """
     scenario, world, p = market.scenario, market.world, market.providers
     design, dynamics = scenario.design, scenario.sector.dynamics
     months = design.contract.length_months
     mult = market.prices.mean_multipliers(months)
-    referrals = market.lots.referrals  # [lot, group]
+    referrals = market.lots.referrals[lot_ids]  # [lot being let, group]
     n_groups = len(world.group_names)
 
     believed = np.zeros((len(teams), n_groups))
@@ -291,7 +295,7 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray) -> dict[str, 
     reserve = referrals @ reserve_income * months
 
     effect_score = np.minimum(1.0, _team_effect(p, teams) / EFFECT_FOR_FULL_QUALITY)
-    covers = (market.lots.area_share > 0).T.astype(float)  # [area, lot]
+    covers = (market.lots.area_share[lot_ids] > 0).T.astype(float)  # [area, lot being let]
     per_lot = np.maximum(covers.sum(axis=0), 1.0)
     presence = market.presence().astype(float)
     rooted = _rootedness(market)
@@ -299,10 +303,20 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray) -> dict[str, 
     lot_roots = np.array([rooted[t.providers].max(axis=0) @ covers / per_lot for t in teams])
     quality = np.clip(QUALITY_WEIGHTS[0] * effect_score[:, None] + QUALITY_WEIGHTS[1] * management[:, None]
                       + design.award.local_presence_weight * lot_roots, 0.0, 1.0)
-    return {
-        "ratio": ratio, "quality": quality, "exposure": exposure, "annual_value": np.minimum(ratio, 1.0) * income_lot * 12,
-        "reserve": reserve, "risk_fee": risk_fee, "lot_presence": lot_presence, "cost": cost,
+    by_lot = {
+        "ratio": (ratio, np.inf), "quality": (quality, 0.0), "exposure": (exposure, np.inf),
+        "annual_value": (np.minimum(ratio, 1.0) * income_lot * 12, 0.0), "lot_presence": (lot_presence, 0.0),
     }
+    offers = {name: _spread(values, lot_ids, len(market.lots), empty) for name, (values, empty) in by_lot.items()}
+    offers["reserve"] = _spread(reserve[None, :], lot_ids, len(market.lots), 0.0)[0]
+    return {**offers, "risk_fee": risk_fee, "cost": cost}
+
+
+def _spread(values: np.ndarray, lot_ids: np.ndarray, n_lots: int, empty: float) -> np.ndarray:
+    """[team, lot being let] values placed in a [team, lot] array."""
+    full = np.full((values.shape[0], n_lots), empty)
+    full[:, lot_ids] = values
+    return full
 
 
 def _rootedness(market: Market) -> np.ndarray:

@@ -18,11 +18,12 @@ app = typer.Typer(
 
 def _register_commands() -> None:
     # Imported here so that `import platoons.cli` stays cheap and side-effect free.
-    from platoons.cli import simulation, tender
+    from platoons.cli import report, simulation, tender
 
     for command in (simulation.run, simulation.compare, simulation.validate, simulation.describe, simulation.presets):
         app.command()(command)
     app.command("tender")(tender.tender)
+    app.command("report")(report.report)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,20 @@
+"""`platoons report`: the HTML report of a result store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def report(
+    directory: Path = typer.Argument(..., help="A result directory written by `platoons compare --out` or `platoons sweep`."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Where to write the report (default: DIRECTORY/report.html)."),
+    png: Optional[Path] = typer.Option(None, "--png", help="Also write each chart as a PNG in this directory (needs Chromium)."),
+) -> None:
+    """Rebuild the HTML report (charts, tables, their data as CSV) from a result store; it opens offline."""
+    from platoons.report import write_report
+
+    path = write_report(directory, out, png)
+    print(f"Report written to {path}" + (f"; charts as PNG in {png}/" if png is not None else ""))

@@ -1,0 +1,172 @@
+"""One self-contained HTML page: styles, plotly.js and every figure inline, so it opens offline."""
+
+from __future__ import annotations
+
+import html
+import json
+from urllib.parse import quote
+
+from platoons.report.parts import Chart, Section, Table
+from platoons.report.store import Store
+
+STYLE = """
+:root { --ink: #1d2733; --muted: #5b6776; --line: #d9dee5; --panel: #f6f8fa;
+        --better: #17693a; --better-bg: #dcf1e3; --lean-better-bg: #f0f8f2;
+        --worse: #a5281b; --worse-bg: #fadcd8; --lean-worse-bg: #fcf1ef; }
+* { box-sizing: border-box; }
+body { margin: 0; color: var(--ink); background: #fff;
+       font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+header, main, footer { max-width: 1140px; margin: 0 auto; padding: 0 24px; }
+header { padding-top: 28px; border-bottom: 1px solid var(--line); }
+h1 { font-size: 1.8rem; margin: 0 0 4px; }
+h2 { font-size: 1.35rem; margin: 40px 0 6px; padding-top: 12px; border-top: 2px solid var(--ink); }
+h3 { font-size: 1.05rem; margin: 0 0 2px; }
+p { margin: 4px 0 10px; max-width: 80ch; }
+.meta { color: var(--muted); }
+nav ol { display: flex; flex-wrap: wrap; gap: 4px 18px; padding: 0; margin: 10px 0 16px; list-style: none; }
+nav a { color: #0b5cad; text-decoration: none; }
+nav a:hover { text-decoration: underline; }
+.intro { color: var(--muted); }
+.block { margin: 18px 0 34px; }
+.reading { font-weight: 600; }
+.chart { width: 100%; min-height: 320px; }
+.download { margin: 4px 0 0; font-size: 0.85rem; }
+.download a { color: #0b5cad; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; font-size: 0.85rem; width: 100%; }
+th, td { border-bottom: 1px solid var(--line); padding: 6px 8px; text-align: left; vertical-align: top; }
+thead th { background: var(--panel); position: sticky; top: 0; }
+table.headline td { text-align: right; white-space: nowrap; }
+table.headline th[scope=row] { white-space: nowrap; }
+.value { display: block; font-weight: 600; font-variant-numeric: tabular-nums; }
+.interval, .unit { display: block; color: var(--muted); font-size: 0.78rem; font-weight: normal; }
+.mark { display: block; font-size: 0.75rem; }
+.base { display: inline-block; margin-left: 4px; padding: 0 5px; border-radius: 3px; background: var(--ink);
+        color: #fff; font-size: 0.7rem; font-weight: 600; vertical-align: middle; }
+td.better, span.better { background: var(--better-bg); color: var(--better); }
+td.worse, span.worse { background: var(--worse-bg); color: var(--worse); }
+td.lean-better, span.lean-better { background: var(--lean-better-bg); }
+td.lean-worse, span.lean-worse { background: var(--lean-worse-bg); }
+span.better, span.worse, span.lean-better, span.lean-worse { padding: 0 3px; border-radius: 3px; }
+table.parameters td.path { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.78rem; }
+td.num { font-variant-numeric: tabular-nums; } td.same { color: var(--muted); }
+td.source { color: var(--muted); }
+footer { margin-top: 40px; padding-bottom: 40px; color: var(--muted); font-size: 0.85rem; }
+@media print {
+  @page { size: A4 landscape; margin: 12mm; }
+  body { font-size: 9pt; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  table { font-size: 8pt; }
+  table.headline td, table.headline th[scope=row] { white-space: normal; padding: 3px 4px; }
+  header, main, footer { max-width: none; padding: 0; }
+  nav, .download, .modebar-container { display: none !important; }
+  h2 { break-before: page; break-after: avoid; }
+  section:first-of-type h2 { break-before: auto; }
+  .block { break-inside: avoid; }
+  .block.for-table { break-inside: auto; }
+  .scroll { overflow: visible; }
+  thead th { position: static; }
+  thead { display: table-header-group; }
+  tr { break-inside: avoid; }
+  a { color: inherit; text-decoration: none; }
+}
+"""
+
+RENDER = """
+(function () {
+  var figures = JSON.parse(document.getElementById("figures").textContent);
+  var config = {displaylogo: false, responsive: true, toImageButtonOptions: {format: "png", scale: 2}};
+  var charts = Array.prototype.slice.call(document.querySelectorAll(".chart"));
+  Promise.all(charts.map(function (el) {
+    var figure = figures[el.dataset.key];
+    return Plotly.newPlot(el, figure.data, figure.layout, config);
+  })).then(function () {
+    document.body.dataset.charts = "ready";
+  }, function (error) {
+    document.body.dataset.charts = "failed";
+    console.error(error);
+  });
+  function resize() { charts.forEach(function (el) { Plotly.Plots.resize(el); }); }
+  window.addEventListener("beforeprint", resize);
+  window.addEventListener("afterprint", resize);
+})();
+"""
+
+
+def render_page(store: Store, sections: list[Section]) -> str:
+    import plotly.io as pio
+    from plotly.offline import get_plotlyjs
+
+    keys: set[str] = set()
+    figures: dict[str, str] = {}
+    parts = []
+    for section in sections:
+        blocks = []
+        for block in section.blocks:
+            key = _unique(block.key, keys)
+            if isinstance(block, Chart):
+                figures[key] = pio.to_json(block.figure, validate=False, pretty=False)
+                body = f"<div class=chart id='chart-{key}' data-key='{key}' role='img' aria-label='{html.escape(block.title)}'></div>"
+            else:
+                body = block.html
+            kind = "for-chart" if isinstance(block, Chart) else "for-table"
+            blocks.append(
+                f"<figure class='block {kind}' id='block-{key}'><figcaption><h3>{html.escape(block.title)}</h3>"
+                f"<p class=reading>{html.escape(block.reading)}</p></figcaption>{body}"
+                f"<p class=download><a download='{html.escape(block.data.filename)}' href='{_data_uri(block.data.csv())}'>"
+                f"Download the data (CSV)</a></p></figure>")
+        parts.append(f"<section id='{section.key}'><h2>{html.escape(section.title)}</h2>"
+                     f"<p class=intro>{section.intro}</p>{''.join(blocks)}</section>")
+    figures_json = "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in figures.items()) + "}"
+    nav = "".join(f"<li><a href='#{s.key}'>{html.escape(s.title)}</a></li>" for s in sections)
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Platoons: {html.escape(', '.join(store.designs))}</title>
+<style>{STYLE}</style>
+<script>{get_plotlyjs()}</script>
+</head>
+<body>
+<header>
+<h1>Commissioning designs compared</h1>
+<p class=meta>{_describe_runs(store)}</p>
+<nav><ol>{nav}</ol></nav>
+</header>
+<main>
+{''.join(parts)}
+</main>
+<footer>Made by Platoons from the result store's tables alone; every chart's data can be downloaded beside it.</footer>
+<script type="application/json" id="figures">{_script_safe(figures_json)}</script>
+<script>{RENDER}</script>
+</body>
+</html>
+"""
+
+
+def _describe_runs(store: Store) -> str:
+    replicates = sorted({store.replicates(d) for d in store.designs})
+    count = str(replicates[0]) if len(replicates) == 1 else f"{replicates[0]} to {replicates[-1]}"
+    scenario = store.scenarios.get(store.baseline)
+    months = f", {scenario['run']['months']} months each" if scenario else ""
+    designs = ", ".join(html.escape(d) for d in store.designs)
+    return (f"{len(store.designs)} design{'s' if len(store.designs) != 1 else ''} ({designs}); baseline "
+            f"<strong>{html.escape(store.baseline)}</strong>; {count} replicate{'s' if count != '1' else ''} per design "
+            f"on common random numbers{months}.")
+
+
+def _unique(key: str, taken: set[str]) -> str:
+    candidate, n = key, 2
+    while candidate in taken:
+        candidate, n = f"{key}-{n}", n + 1
+    taken.add(candidate)
+    return candidate
+
+
+def _data_uri(text: str) -> str:
+    return "data:text/csv;charset=utf-8," + quote(text, safe="")
+
+
+def _script_safe(text: str) -> str:
+    """JSON that cannot close the script element holding it."""
+    return text.replace("<", "\\u003c")

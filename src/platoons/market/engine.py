@@ -111,7 +111,8 @@ def refer(market: Market) -> np.ndarray:
     referral_months = market.scenario.world.referral_months
     if referral_months is not None and market.month >= referral_months:
         return np.zeros(pl.share.shape, dtype=np.int64)
-    by_area = rng.poisson(world.referrals_per_month)  # [area, group], the same whatever the design
+    rates = world.referrals_by_year[min(market.month // 12, len(world.referrals_by_year) - 1)]
+    by_area = rng.poisson(rates)  # [area, group], the same whatever the design
     by_lot = _split_areas(by_area, lots.area_share, rng)
     holder = market.lot_contract()
     market.count("referrals", by_area.sum())

@@ -29,7 +29,8 @@ class World:
     area_names: tuple[str, ...]
     region_names: tuple[str, ...]
     area_region: np.ndarray  # region index of each area
-    referrals_per_month: np.ndarray  # [area, group] mean referrals
+    referrals_per_month: np.ndarray  # [area, group] mean monthly referrals over the referral period
+    referrals_by_year: np.ndarray  # [run year, area, group] mean monthly referrals in each year; the last holds
     group_names: tuple[str, ...]
     no_support_hazard: np.ndarray  # [group] monthly chance of an outcome start with no support
     cost_to_serve_gbp: np.ndarray  # [group] per person-month
@@ -48,13 +49,14 @@ def build_world(scenario: Scenario) -> World:
     areas = world.areas
     groups = world.need_groups
     region_of = {a.name: i for i, r in enumerate(world.regions) for a in r.areas}
-    shares = np.array([g.referral_share for g in groups])
     rates = np.array([a.referrals_per_month for a in areas])
+    by_year = _referrals_by_year(scenario, rates)
     return World(
         area_names=tuple(a.name for a in areas),
         region_names=tuple(r.name for r in world.regions),
         area_region=np.array([region_of[a.name] for a in areas], dtype=np.int64),
-        referrals_per_month=rates[:, None] * shares[None, :],
+        referrals_per_month=by_year[:_referral_years(scenario)].mean(axis=0),
+        referrals_by_year=by_year,
         group_names=tuple(g.name for g in groups),
         no_support_hazard=monthly_hazard(np.array([g.no_support_outcome_rate for g in groups])),
         cost_to_serve_gbp=np.array([g.cost_to_serve_gbp_per_month for g in groups]),
@@ -63,6 +65,26 @@ def build_world(scenario: Scenario) -> World:
         sustain_months=np.array([round(g.sustain_weeks / 4.345) for g in groups], dtype=np.int64),
         job_loss=np.array([g.job_loss_rate for g in groups]),
     )
+
+
+def _referral_years(scenario: Scenario) -> int:
+    months = scenario.world.referral_months or scenario.run.months
+    return max(1, -(-min(months, scenario.run.months) // 12))
+
+
+def _referrals_by_year(scenario: Scenario, area_rates: np.ndarray) -> np.ndarray:
+    """[year, area, group] mean monthly referrals, from the volume and mix of each year."""
+    world = scenario.world
+    groups = [g.name for g in world.need_groups]
+    years = max(-(-scenario.run.months // 12), len(world.referral_volume_by_year), len(world.referral_mix_by_year), 1)
+    base_mix = [g.referral_share for g in world.need_groups]
+    volume = [_for_year(world.referral_volume_by_year, y, 1.0) for y in range(years)]
+    mix = [[_for_year(world.referral_mix_by_year, y, dict(zip(groups, base_mix)))[g] for g in groups] for y in range(years)]
+    return np.array(volume)[:, None, None] * area_rates[None, :, None] * np.array(mix)[:, None, :]
+
+
+def _for_year(values, year: int, default):
+    return values[min(year, len(values) - 1)] if values else default
 
 
 @dataclass

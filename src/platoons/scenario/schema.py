@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
 
 ASSUMPTION = "assumption"
 WPC_2013 = "WPC 2013, Table 3 (Work Programme payment table)"
@@ -69,6 +69,12 @@ class World(Model):
     referral_months: int | None = param(
         None, "months", "Months during which referrals arrive (None: the whole run); delivery continues after.", ge=1
     )
+    referral_volume_by_year: tuple[PositiveFloat, ...] = param(
+        (), "multiplier", "Multiplier on every area's referrals in each run year; the last holds for later years."
+    )
+    referral_mix_by_year: tuple[dict[str, float], ...] = param(
+        (), "share", "Need-group shares of referrals in each run year (each sums to 1); the last holds. Empty: referral_share."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> World:
@@ -78,6 +84,11 @@ class World(Model):
         total = sum(g.referral_share for g in self.need_groups)
         if abs(total - 1) > 1e-6:
             raise ValueError(f"world.need_groups referral_share values must sum to 1 (got {total:.4g})")
+        names = [g.name for g in self.need_groups]
+        for year, mix in enumerate(self.referral_mix_by_year):
+            _same_keys(f"world.referral_mix_by_year.{year}", mix, names)
+            if abs(sum(mix.values()) - 1) > 1e-6 or min(mix.values()) < 0:
+                raise ValueError(f"world.referral_mix_by_year.{year} shares must be >= 0 and sum to 1 (got {sum(mix.values()):.4g})")
         return self
 
     @property

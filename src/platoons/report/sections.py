@@ -572,6 +572,7 @@ def sensitivity(store: Store) -> Section:
                                  thickness=1, width=3),
                     hovertemplate="%{y}: %{x:.3f}<extra>" + html.escape(name) + "</extra>",
                 ))
+        figure.update_yaxes(automargin=True)
         figure.update_layout(**_layout(barmode="group", height=max(320, 60 + 28 * len(parameters) * max(1, len(indices)))))
         top = max(first, key=lambda r: _finite_or(r[4], -math.inf), default=None)
         reading = (f"For {designs[0]}, {metric} is most sensitive to {top[2]} ({rank_index} {plain(top[4])})."

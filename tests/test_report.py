@@ -1,0 +1,224 @@
+"""The report: one offline HTML file, a pure function of the result store."""
+
+import csv
+import io
+import re
+import shutil
+import subprocess
+import sys
+from urllib.parse import unquote
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from platoons.report import build_report, read_table, write_report
+from platoons.report.format import percent
+
+DESIGNS = ("regional-prime", "local-lots", "consortium")
+
+
+def platoons(*args):
+    return subprocess.run([sys.executable, "-m", "platoons", *args], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """A small comparison, written by `platoons compare --out` as a user would."""
+    directory = tmp_path_factory.mktemp("store")
+    done = platoons("compare", *DESIGNS, "--replicates", "3", "--set", "run.months=24", "--executor", "sequential",
+                    "--out", str(directory))
+    assert done.returncode == 0, done.stderr
+    return directory
+
+
+def downloads(text):
+    """filename -> rows of every CSV the report offers."""
+    found = re.findall(r"<a download='([^']+)' href='data:text/csv;charset=utf-8,([^']*)'>", text)
+    return {name: list(csv.DictReader(io.StringIO(unquote(data)))) for name, data in found}
+
+
+def test_compare_writes_the_report_by_default(store):
+    text = (store / "report.html").read_text()
+    assert text == build_report(store)
+    for design in DESIGNS:
+        assert design in text
+
+
+def test_no_report_flag(tmp_path):
+    done = platoons("compare", "local-lots", "--replicates", "1", "--set", "run.months=12", "--no-report",
+                    "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "metrics.parquet").exists() and not (tmp_path / "report.html").exists()
+
+
+def test_report_command_rebuilds_the_same_file(store, tmp_path):
+    out = tmp_path / "again.html"
+    done = platoons("report", str(store), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert str(out) in done.stdout
+    assert out.read_text() == (store / "report.html").read_text()
+
+
+def test_works_offline_with_plotly_inlined_once(store):
+    text = (store / "report.html").read_text()
+    markup = re.sub(r"<script[^>]*>.*?</script>", "<script></script>", text, flags=re.S)  # plotly.js quotes URLs
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", markup), "the page must not load anything"
+    assert "<link" not in markup and "<script src" not in markup
+    assert text.count("plotly.js v") == 1  # the library's banner: inlined once, not per chart
+    assert "@media print" in text
+
+
+def test_every_chart_and_table_has_a_reading_and_its_data(store):
+    text = (store / "report.html").read_text()
+    blocks = re.findall(r"<figure class='block [^']+' id='block-([^']+)'>(.*?)</figure>", text, re.S)
+    keys = [key for key, _ in blocks]
+    assert {"headline", "money-regional-prime", "money-local-lots", "money-consortium", "risk-by-tier", "risk-by-size",
+            "small-providers", "outcomes-by-group", "market", "parameters-baseline", "parameters-by-design"} <= set(keys)
+    for key, body in blocks:
+        reading = re.search(r"<p class=reading>(.*?)</p>", body, re.S).group(1)
+        assert reading.strip().endswith("."), key
+        assert "download=" in body, key
+    charts = re.findall(r"class=chart id='chart-([^']+)' data-key='\1'", text)
+    assert len(charts) == len(set(charts)) == len([k for k in keys if not k.startswith(("headline", "parameters"))])
+
+
+def test_headline_matches_the_summary_and_marks_the_baseline(store):
+    text = (store / "report.html").read_text()
+    rows = downloads(text)["headline.csv"]
+    summary = {(r["design"], r["metric"]): r for r in pq.read_table(store / "summary.parquet").to_pylist()}
+    for row in rows:
+        expected = summary[(row["design"], row["metric"])]
+        assert float(row["mean"] or "nan") == pytest.approx(expected["mean"], nan_ok=True)
+        assert (row["baseline"] == "True") == (row["design"] == DESIGNS[0])
+        assert row["against_baseline"] in ({""} if row["design"] == DESIGNS[0] or row["better"] == "neither" else
+                                           {"better", "worse", "lean better", "lean worse", "same"})
+    assert "regional-prime <span class=base>baseline</span>" in text
+
+
+def test_money_balances_at_every_party(store):
+    """What each party receives equals what it passes on, spends and keeps (or draws from reserves)."""
+    data = downloads((store / "report.html").read_text())
+    for design in DESIGNS:
+        net = {}
+        for row in data[f"money-{design}.csv"]:
+            amount = float(row["amount_gbp"])
+            net[row["source"]] = net.get(row["source"], 0.0) - amount
+            net[row["target"]] = net.get(row["target"], 0.0) + amount
+        for party in ("prime", "centre", "direct", "tier1", "tier2", "member", "provider"):
+            assert abs(net.get(party, 0.0)) < 1e-3 * max(map(abs, net.values())), (design, party)
+
+
+def test_money_is_the_mean_over_replicates(store):
+    flows = pq.read_table(store / "flows.parquet").to_pylist()
+    spent = sum(f["amount_gbp"] for f in flows if f["design"] == "local-lots" and f["source"] == "commissioner") / 3
+    rows = downloads((store / "report.html").read_text())["money-local-lots.csv"]
+    assert sum(float(r["amount_gbp"]) for r in rows if r["source"] == "commissioner") == pytest.approx(spent)
+
+
+def test_readings_come_from_the_data(store):
+    text = (store / "report.html").read_text()
+    summary = {(r["design"], r["metric"]): r["mean"] for r in pq.read_table(store / "summary.parquet").to_pylist()}
+    small = re.search(r"id='block-small-providers'>.*?<p class=reading>(.*?)</p>", text, re.S).group(1)
+    share = {d: summary[(d, "small_share_of_spend")] for d in DESIGNS}
+    best = max(share, key=share.get)
+    assert small.startswith(best) and percent(share[best]) in small
+
+
+def test_parameters_with_units_sources_and_what_designs_change(store):
+    data = downloads((store / "report.html").read_text())
+    baseline = {r["parameter"]: r for r in data["parameters.csv"]}
+    assert baseline["design.eligibility.min_turnover_gbp"]["value"] == "20000000"
+    assert baseline["design.eligibility.min_turnover_gbp"]["unit"] == "GBP/year"
+    assert "WPC 2013" in baseline["design.eligibility.min_turnover_gbp"]["source"]
+    assert baseline["run.months"]["value"] == "24"
+    assert "job_ready: " in baseline["world.need_groups[].max_months"]["value"]
+    changes = {(r["design"], r["parameter"]): r for r in data["parameters-by-design.csv"]}
+    assert changes[("local-lots", "design.lots.structure")]["design_value"] == "area"
+    assert changes[("local-lots", "design.lots.structure")]["baseline_value"] == "regional"
+    assert ("local-lots", "design.name") not in changes
+
+
+def test_tables_may_be_folders_of_parts(store, tmp_path):
+    """The same report whether each table is one file or a folder of part files."""
+    parted = tmp_path / "parted"
+    parted.mkdir()
+    for path in store.glob("*.parquet"):
+        table = pq.read_table(path)
+        folder = parted / path.stem
+        folder.mkdir()
+        half = table.num_rows // 2
+        pq.write_table(table.slice(0, half), folder / "part-0000.parquet")
+        pq.write_table(table.slice(half), folder / "part-0001.parquet")
+    assert read_table(parted, "metrics").num_rows == read_table(store, "metrics").num_rows
+    assert build_report(parted) == build_report(store)
+
+
+def test_both_forms_of_a_table_is_an_error(store, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(store, copy)
+    (copy / "runs").mkdir()
+    shutil.copy(copy / "runs.parquet", copy / "runs" / "part-0000.parquet")
+    done = platoons("report", str(copy))
+    assert done.returncode == 2 and "runs" in done.stderr and "not both" in done.stderr
+
+
+def test_missing_table_or_directory_is_one_line(store, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(store, copy)
+    (copy / "flows.parquet").unlink()
+    done = platoons("report", str(copy))
+    assert done.returncode == 2 and "flows" in done.stderr and "Traceback" not in done.stderr
+    done = platoons("report", str(tmp_path / "nothing"))
+    assert done.returncode == 2 and "nothing" in done.stderr
+
+
+def test_sensitivity_section_when_the_store_has_indices(store, tmp_path):
+    assert "id='sensitivity'" not in (store / "report.html").read_text()
+    copy = tmp_path / "copy"
+    shutil.copytree(store, copy)
+    parameters = ["design.payment.outcome_fee", "design.bidding.optimism", "design.delivery.prime.management_fee"]
+    rows = [{"design": "regional-prime", "metric": metric, "parameter": p, "index": index, "value": value, "conf": 0.02}
+            for metric in ("outcome_rate", "small_share_of_spend")
+            for p, base in zip(parameters, (0.6, 0.1, 0.3)) for index, value in (("S1", base), ("ST", base + 0.05))]
+    pq.write_table(pa.Table.from_pylist(rows), copy / "sensitivity.parquet")
+    path = write_report(copy)
+    text = path.read_text()
+    assert "id='sensitivity'" in text and "chart-sensitivity-outcome-rate" in text
+    assert "outcome_rate is most sensitive to design.payment.outcome_fee (ST 0.65)" in text
+    assert len(downloads(text)["sensitivity-small-share-of-spend.csv"]) == 6
+
+
+def test_one_design_alone(tmp_path):
+    done = platoons("run", "local-lots", "--set", "run.months=12", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    text = write_report(tmp_path).read_text()
+    assert "no comparison to draw" in text and "parameters-by-design" not in text
+
+
+@pytest.mark.slow
+def test_report_of_the_main_job_is_under_10_mb(tmp_path):
+    """The store of `make run` (the default designs, 20 replicates, 84 months) makes a report under 10 MB.
+
+    The report holds means and percentiles, not replicates, so two replicates are simulated and their
+    rows repeated to make twenty; the data the report reads then has the main job's shape.
+    """
+    source = tmp_path / "source"
+    done = platoons("compare", "--replicates", "2", "--no-report", "--out", str(source))
+    assert done.returncode == 0, done.stderr
+    store = tmp_path / "store"
+    store.mkdir()
+    for path in source.glob("*.parquet"):
+        table = pq.read_table(path)
+        if "replicate" in table.column_names:
+            copies = []
+            for k in range(10):
+                replicate = pc.add(table.column("replicate"), 2 * k)
+                copies.append(table.set_column(table.column_names.index("replicate"), "replicate", replicate))
+            table = pa.concat_tables(copies)
+        pq.write_table(table, store / path.name)
+    assert len(set(pq.read_table(store / "runs.parquet").column("replicate").to_pylist())) == 20
+    size = write_report(store).stat().st_size
+    print(f"report of {len(read_table(store, 'scenarios'))} designs x 20 replicates: {size / 1e6:.2f} MB")
+    assert size < 10_000_000

@@ -20,7 +20,7 @@ def let_lots(market: Market, lot_ids: np.ndarray, end_month: int) -> None:
     first = len(market.contracts)
     market.contracts.extend(new_contracts)
     fresh = _placements(market, wins, first)
-    fresh.cohort[:] = market.month // market.scenario.design.delivery.outcomes_finance.cohort_months
+    fresh.cohort[:] = cohort_of(market)
     keep = np.ones(len(old), bool) if old is not None else np.zeros(0, bool)
     if old is not None:
         keep = ~np.isin(old.lot, lot_ids)
@@ -105,6 +105,23 @@ def split(pooled: np.ndarray, shares: np.ndarray) -> np.ndarray:
     remainder = pooled - parts.sum(axis=0)
     parts[np.argmax(weights, axis=0), np.arange(pooled.shape[0])] += remainder
     return parts
+
+
+def cohort_of(market: Market) -> int:
+    return market.month // market.scenario.run.cohort_months
+
+
+def open_cohort_if_due(market: Market) -> None:
+    """At each cohort boundary, new referrals go to fresh placements, so that each referral cohort
+    is followed on its own (cohort outcome rates; outcomes finance pays by cohort)."""
+    if market.month == 0 or market.month % market.scenario.run.cohort_months:
+        return
+    pl = market.placements
+    taking = np.flatnonzero((pl.share.sum(axis=1) > 0) & (pl.cohort < cohort_of(market)))
+    if len(taking) == 0:
+        return
+    add_placements(market, taking, cohort=cohort_of(market))
+    market.placements.share[taking] = 0.0
 
 
 def add_placements(market: Market, template: np.ndarray, provider: np.ndarray | None = None, cohort: int | None = None) -> np.ndarray:

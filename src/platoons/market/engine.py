@@ -13,7 +13,7 @@ import numpy as np
 
 from platoons.ledger import Account, Kind, Role, to_pence
 from platoons.market import alliance, outcomes_finance
-from platoons.market.contracting import let_lots, move_people
+from platoons.market.contracting import let_lots, move_people, open_cohort_if_due
 from platoons.market.state import Market
 from platoons.population import draw_entrants, monthly_hazard
 
@@ -37,7 +37,7 @@ def step(market: Market, record) -> None:
     if market.month % 12 == 0:
         give_capacity_grants(market)  # before the tender, so that what grants buy can show in bids
     tender_if_due(market)
-    outcomes_finance.open_cohort_if_due(market)
+    open_cohort_if_due(market)
     month = deliver(market, refer(market))
     settle(market, month)
     handle_failures(market)
@@ -160,8 +160,11 @@ def deliver(market: Market, referred: np.ndarray) -> Month:
     dynamics = market.scenario.sector.dynamics
     live = _live_placements(market)
     served = pl.caseload.sum(axis=2) * live[:, None]
-    load = served.sum(axis=1)
-    overload = np.minimum(1.0, pl.capacity / np.maximum(load, 1)) ** dynamics.overload_elasticity
+    unit = _delivery_units(pl)  # cohorts of one provider in one lot share its places
+    load = np.bincount(unit, weights=served.sum(axis=1))[unit]
+    places = np.zeros(unit.max() + 1 if len(unit) else 0)
+    np.maximum.at(places, unit, pl.capacity)
+    overload = np.minimum(1.0, places[unit] / np.maximum(load, 1)) ** dynamics.overload_elasticity
     quality = (1.0 - dynamics.staff_turnover_effect * p.staff_turnover[pl.provider]) * overload * _friction(market)
     hazard = world.no_support_hazard[None, :] + monthly_hazard(p.effectiveness[pl.provider]) * quality[:, None]
     hazard = np.clip(hazard, 0.0, 1.0) * live[:, None]
@@ -189,6 +192,14 @@ def deliver(market: Market, referred: np.ndarray) -> Month:
     market.count("starts", new_starts.sum())
     market.count("outcomes", outcomes.sum())
     return Month(referred, served, new_starts, outcomes, payments)
+
+
+def _delivery_units(pl) -> np.ndarray:
+    """Index of each placement's (contract, lot, provider), whatever its cohort."""
+    if len(pl) == 0:
+        return np.zeros(0, dtype=np.int64)
+    keys = np.stack([pl.contract, pl.lot, pl.provider], axis=1)
+    return np.unique(keys, axis=0, return_inverse=True)[1].reshape(-1)
 
 
 def _friction(market: Market) -> np.ndarray:
@@ -373,15 +384,19 @@ def _fail(market: Market, provider: int) -> None:
         if alliance.replace_member(market, contract, int(row)):
             pl = market.placements
             continue
-        mates = np.flatnonzero((pl.contract == pl.contract[row]) & (pl.lot == pl.lot[row]) & p.active[pl.provider])
-        if len(mates):
-            target = mates[np.argmax(pl.capacity[mates] - pl.people()[mates])]
-            move_people(market, np.array([row]), int(target))
-            pl.share[target] += pl.share[row]
-            pl.capacity[target] += pl.capacity[row]
-            pl.share[row] = 0.0
-        else:
+        same_unit = (pl.contract == pl.contract[row]) & (pl.lot == pl.lot[row]) & p.active[pl.provider]
+        mates = np.flatnonzero(same_unit)
+        if len(mates) == 0:
             contract.active = False
+            continue
+        peers = mates[pl.cohort[mates] == pl.cohort[row]]
+        target = (peers if len(peers) else mates)
+        target = target[np.argmax(pl.capacity[target] - pl.people()[target])]
+        move_people(market, np.array([row]), int(target))
+        heir = mates[np.argmax(pl.cohort[mates] * 1e12 + pl.capacity[mates])]  # the newest cohort takes the referrals
+        pl.share[heir] += pl.share[row]
+        pl.capacity[heir] += pl.capacity[row]
+        pl.share[row] = 0.0
 
 
 # --- the year end --------------------------------------------------------------------------
@@ -391,7 +406,7 @@ def close_year(market: Market) -> None:
     """Learning from experience, surplus into capacity, shrinking without income, entry."""
     p, pl = market.providers, market.placements
     dynamics = market.scenario.sector.dynamics
-    named_tier2 = _live_placements(market) & (pl.role == Role.TIER2)
+    named_tier2 = _live_placements(market) & (pl.role == Role.TIER2) & (pl.share.sum(axis=1) > 0)
     market.count("tier2_years", named_tier2.sum())
     market.count("tier2_idle_years", (named_tier2 & (pl.referred_this_year == 0)).sum())
     pl.referred_this_year[:] = 0

@@ -13,30 +13,12 @@ from __future__ import annotations
 import numpy as np
 
 from platoons.ledger import Account, Kind, Role, to_pence
-from platoons.market.contracting import add_placements
 from platoons.market.prices import expected_path
 from platoons.market.state import Market
 
 
 def is_used(market: Market) -> bool:
     return market.scenario.design.delivery.model == "outcomes_finance"
-
-
-def cohort_of(market: Market) -> int:
-    return market.month // market.scenario.design.delivery.outcomes_finance.cohort_months
-
-
-def open_cohort_if_due(market: Market) -> None:
-    """At each cohort boundary, new referrals go to fresh placements so each cohort is measured apart."""
-    rules = market.scenario.design.delivery.outcomes_finance
-    if not is_used(market) or market.month == 0 or market.month % rules.cohort_months:
-        return
-    pl = market.placements
-    taking = np.flatnonzero((pl.share.sum(axis=1) > 0) & (pl.cohort < cohort_of(market)))
-    if len(taking) == 0:
-        return
-    add_placements(market, taking, cohort=cohort_of(market))
-    market.placements.share[taking] = 0.0
 
 
 def fund(market: Market, month) -> None:
@@ -56,7 +38,7 @@ def evaluate_cohorts(market: Market) -> None:
     for c, contract in enumerate(market.contracts):
         rows = pl.contract == c
         for cohort in np.unique(pl.cohort[rows]):
-            due = (cohort + 1) * rules.cohort_months + follow_up
+            due = (cohort + 1) * market.scenario.run.cohort_months + follow_up
             if cohort in contract.comparison or (market.month < due and not last_month):
                 continue
             mine = rows & (pl.cohort == cohort)

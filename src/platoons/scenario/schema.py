@@ -265,7 +265,6 @@ class AllianceRules(Model):
 
 
 class OutcomesFinanceRules(Model):
-    cohort_months: int = param(12, "months", "Months of referrals that make one cohort.", ge=1)
     cohort_threshold: float = param(
         0.10, "relative gain", "Outcomes must beat the comparison group by this much for a cohort to be paid.", PETERBOROUGH, ge=0
     )
@@ -347,6 +346,9 @@ class Design(Model):
 
 class Run(Model):
     months: int = param(84, "months", "Months simulated.", ge=1, le=600)
+    cohort_months: int = param(
+        12, "months", "Months of referrals that make one cohort (for cohort outcome rates and outcomes finance).", ge=1
+    )
     seed: int = param(0, "seed", "Seed of the run's random numbers.", ge=0)
 
 

@@ -137,3 +137,37 @@ def test_small_providers_grow_into_large_ones_more_under_local_lots_than_regiona
     print("grew from small over 20 years, 3 replicates:", grew)
     assert grew["local-lots"] > grew["regional-prime"]
     assert grew["local-lots-capped"] > grew["regional-prime"]
+
+
+def minimum_performance_case(points):
+    # Two lots share every area half and half, as the Work Programme's primes shared a package area.
+    areas = ["A1", "A2", "B1", "B2"]
+    return small({
+        "design.lots.structure": "explicit",
+        "design.lots.explicit": [{"name": "first", "areas": areas, "referral_share": 0.5},
+                                 {"name": "second", "areas": areas, "referral_share": 0.5}],
+        "design.delivery.model": "direct", "design.eligibility.min_turnover_gbp": 0,
+        "design.performance.min_points": points, "design.performance.first_year_points": points,
+        "design.performance.terminate_after": 2, "design.contract.length_months": 36,
+    })
+
+
+def test_contracts_below_the_minimum_lose_share_and_are_terminated():
+    market = started(minimum_performance_case(0.9), months=12)  # an impossible minimum
+    assert market.events["years_below_minimum"] >= 1
+    assert market.events["share_shifts"] >= 1
+    run(market, 12)
+    assert market.events["terminations"] >= 1
+    assert np.allclose(market.area_share.sum(axis=0), 1.0)  # referrals are moved, never lost
+    assert market.ledger.total() == 0
+
+
+def test_contracts_above_the_minimum_keep_their_share():
+    scenario = minimum_performance_case(0.0)
+    from platoons import apply_changes
+
+    # With no-support rates of zero a minimum of zero points is met by any outcome rate.
+    scenario = apply_changes(scenario, {f"world.need_groups.{g}.no_support_outcome_rate": 0.0 for g in range(3)})
+    market = started(scenario, months=24)
+    assert market.events.get("years_below_minimum", 0) == 0
+    assert np.allclose(market.area_share, 0.5)

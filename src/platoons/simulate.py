@@ -68,6 +68,7 @@ def _start(scenario: Scenario, seed: int) -> Market:
     depth = (int(world.max_months.max()), int(max(world.sustain_months.max(), 1)), int(max(prices.sustainment_payments.max(), 1)))
     market.placements = Placements.empty(len(world.group_names), depth)
     market.year_start_pence = ledger.balances[providers.account].copy()
+    market.area_share = lots.area_share.copy()
     return market
 
 

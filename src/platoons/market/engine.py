@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from platoons.ledger import Account, Kind, Role, to_pence
-from platoons.market import alliance, outcomes_finance
+from platoons.market import alliance, outcomes_finance, performance
 from platoons.market.contracting import let_lots, move_people, open_cohort_if_due
 from platoons.market.state import Market
 from platoons.population import draw_entrants, monthly_hazard
@@ -113,7 +113,7 @@ def refer(market: Market) -> np.ndarray:
         return np.zeros(pl.share.shape, dtype=np.int64)
     rates = world.referrals_by_year[min(market.month // 12, len(world.referrals_by_year) - 1)]
     by_area = rng.poisson(rates)  # [area, group], the same whatever the design
-    by_lot = _split_areas(by_area, lots.area_share, rng)
+    by_lot = _split_areas(by_area, market.area_share, rng)
     holder = market.lot_contract()
     market.count("referrals", by_area.sum())
     market.count("referrals_unserved", by_lot[holder < 0].sum())
@@ -129,7 +129,7 @@ def refer(market: Market) -> np.ndarray:
         shares = shares / np.maximum(shares.sum(axis=1, keepdims=True), 1e-12)
         referred[rows] = delivery_rng.multinomial(by_lot[lot], shares).T
     pl.caseload[:, :, 0] += referred
-    pl.referred_this_year += referred.sum(axis=1)
+    pl.referred_this_year += referred
     pl.referred_total += referred
     return referred
 
@@ -189,6 +189,7 @@ def deliver(market: Market, referred: np.ndarray) -> Month:
     market.count("completed_without_outcome", _take_last(pl.caseload, world.max_months - 1).sum())
     _age(pl.caseload)
     pl.outcomes_total += outcomes
+    pl.outcomes_this_year += outcomes
     market.count("starts", new_starts.sum())
     market.count("outcomes", outcomes.sum())
     return Month(referred, served, new_starts, outcomes, payments)
@@ -408,8 +409,11 @@ def close_year(market: Market) -> None:
     dynamics = market.scenario.sector.dynamics
     named_tier2 = _live_placements(market) & (pl.role == Role.TIER2) & (pl.share.sum(axis=1) > 0)
     market.count("tier2_years", named_tier2.sum())
-    market.count("tier2_idle_years", (named_tier2 & (pl.referred_this_year == 0)).sum())
+    market.count("tier2_idle_years", (named_tier2 & (pl.referred_this_year.sum(axis=1) == 0)).sum())
+    performance.review(market)
+    pl = market.placements
     pl.referred_this_year[:] = 0
+    pl.outcomes_this_year[:] = 0
     delivering = np.zeros(len(p), bool)
     delivering[pl.provider[_live_placements(market)]] = True
     p.experience_years[delivering] += 1

@@ -30,6 +30,7 @@ class Contract:
     budget_gbp_per_year: float = 0.0  # alliance: the pooled budget
     replacements: list[int] = field(default_factory=list)  # alliance: next in line when a member fails
     comparison: dict[int, np.ndarray] = field(default_factory=dict)  # outcomes finance: comparison outcomes by cohort
+    years_below_minimum: int = 0
     paid_cohorts: set[int] = field(default_factory=set)
 
 
@@ -50,7 +51,8 @@ class Placements:
     caseload: np.ndarray  # [placement, group, months on the programme]
     in_work: np.ndarray  # [placement, group, months in work before the outcome]
     sustaining: np.ndarray  # [placement, group, sustainment payments made]
-    referred_this_year: np.ndarray  # [placement] people referred since the year began
+    referred_this_year: np.ndarray  # [placement, group] people referred since the year began
+    outcomes_this_year: np.ndarray  # [placement, group] outcomes since the year began
     paid_this_year: np.ndarray  # [placement] GBP paid for delivery since the year began (alliance)
     cohort: np.ndarray  # [placement] referral cohort the placement takes (outcomes finance; else 0)
     referred_total: np.ndarray  # [placement, group]
@@ -74,7 +76,8 @@ class Placements:
             caseload=np.zeros((n, groups, depth[0]), np.int64),
             in_work=np.zeros((n, groups, depth[1]), np.int64),
             sustaining=np.zeros((n, groups, depth[2]), np.int64),
-            referred_this_year=np.zeros(n, np.int64),
+            referred_this_year=np.zeros((n, groups), np.int64),
+            outcomes_this_year=np.zeros((n, groups), np.int64),
             paid_this_year=np.zeros(n),
             cohort=np.zeros(n, np.int64),
             referred_total=np.zeros((n, groups), np.int64),
@@ -102,6 +105,7 @@ class Market:
     month: int = 0
     events: dict[str, float] = field(default_factory=dict)  # running counts of things that happened
     year_start_pence: np.ndarray | None = None  # providers' balances when the year began
+    area_share: np.ndarray | None = None  # [lot, area] share of each area's referrals; moves with performance
 
     def add_income(self, providers: np.ndarray, pence: np.ndarray) -> None:
         """Record providers' service income (it sets their turnover at the year end)."""

@@ -332,6 +332,24 @@ class CapacityGrants(Model):
     )
 
 
+MPL = "WPC 2013; sector: minimum performance level = non-intervention rate + 10 points (+5 in year 1)"
+
+
+class PerformanceRules(Model):
+    min_points: float | None = param(
+        None, "share/year", "Points above the no-support rate a contract's yearly outcome rate must reach (None: no minimum).",
+        MPL, ge=0, le=1,
+    )
+    first_year_points: float = param(0.05, "share/year", "The same in the contract's first year.", MPL, ge=0, le=1)
+    groups: tuple[str, ...] = param((), "groups", "Need groups the minimum applies to (empty: all).", MPL)
+    share_shift: float = param(
+        0.05, "share", "Share of its areas' referrals a contract below the minimum loses to competitors each year.", MPL, ge=0, le=1
+    )
+    terminate_after: int | None = param(
+        3, "years", "Consecutive years below the minimum before termination (None: never).", MPL, ge=1
+    )
+
+
 class Design(Model):
     name: str = param("design", "name", "Short name of the design.")
     lots: LotPlan = param(LotPlan, "-", "Lot structure.")
@@ -342,6 +360,7 @@ class Design(Model):
     award: AwardWeights = param(AwardWeights, "-", "Award weights.")
     bidding: Bidding = param(Bidding, "-", "How providers decide to bid and at what price.")
     capacity_grants: CapacityGrants = param(CapacityGrants, "-", "Capacity-building grants for small providers.")
+    performance: PerformanceRules = param(PerformanceRules, "-", "Minimum performance levels and what follows a shortfall.")
 
 
 class Run(Model):
@@ -367,6 +386,9 @@ class Scenario(Model):
         for i, band in enumerate(self.sector.bands):
             _same_keys(f"sector.bands.{i}.effectiveness", band.effectiveness, groups)
         _same_keys("design.payment.by_group", self.design.payment.by_group, groups)
+        unknown_groups = sorted(set(self.design.performance.groups) - set(groups))
+        if unknown_groups:
+            raise ValueError(f"design.performance.groups must name known need groups (got unknown {unknown_groups[0]!r})")
         unknown = sorted(set(self.design.capacity_grants.areas) - areas)
         if unknown:
             raise ValueError(f"design.capacity_grants.areas must name known areas (got unknown {unknown[0]!r})")

@@ -14,9 +14,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from platoons.report import build_report, read_table, write_report
-from platoons.report.format import percent
+from platoons.report.format import money, percent
 
-DESIGNS = ("regional-prime", "local-lots", "consortium")
+DESIGNS = ("regional-prime", "local-lots", "consortium", "alliance", "outcomes-finance")
 
 
 def platoons(*args):
@@ -106,7 +106,7 @@ def test_money_balances_at_every_party(store):
             amount = float(row["amount_gbp"])
             net[row["source"]] = net.get(row["source"], 0.0) - amount
             net[row["target"]] = net.get(row["target"], 0.0) + amount
-        for party in ("prime", "centre", "direct", "tier1", "tier2", "member", "provider"):
+        for party in ("prime", "centre", "alliance", "direct", "tier1", "tier2", "member", "provider", "investors"):
             assert abs(net.get(party, 0.0)) < 1e-3 * max(map(abs, net.values())), (design, party)
 
 
@@ -222,3 +222,13 @@ def test_report_of_the_main_job_is_under_10_mb(tmp_path):
     size = write_report(store).stat().st_size
     print(f"report of {len(read_table(store, 'scenarios'))} designs x 20 replicates: {size / 1e6:.2f} MB")
     assert size < 10_000_000
+
+
+def test_outcomes_finance_reading_names_what_investors_put_in_and_get_back(store):
+    flows = pq.read_table(store / "flows.parquet").to_pylist()
+    mine = [f for f in flows if f["design"] == "outcomes-finance"]
+    put_in = sum(f["amount_gbp"] for f in mine if f["source"] == "investors") / 3
+    paid = sum(f["amount_gbp"] for f in mine if f["source"] == "commissioner" and f["target"] == "investors") / 3
+    text = (store / "report.html").read_text()
+    reading = re.search(r"id='block-money-outcomes-finance'>.*?<p class=reading>(.*?)</p>", text, re.S).group(1)
+    assert f"social investors put in {money(put_in)} and are paid {money(paid)} on outcomes" in reading

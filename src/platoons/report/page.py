@@ -37,7 +37,7 @@ table { border-collapse: collapse; font-size: 0.85rem; width: 100%; }
 th, td { border-bottom: 1px solid var(--line); padding: 6px 8px; text-align: left; vertical-align: top; }
 thead th { background: var(--panel); position: sticky; top: 0; }
 table.headline td { text-align: right; white-space: nowrap; }
-table.headline th[scope=row] { white-space: nowrap; }
+table.headline th[scope=row] { white-space: nowrap; position: sticky; left: 0; background: #fff; z-index: 1; }
 .value { display: block; font-weight: 600; font-variant-numeric: tabular-nums; }
 .interval, .unit { display: block; color: var(--muted); font-size: 0.78rem; font-weight: normal; }
 .mark { display: block; font-size: 0.75rem; }
@@ -64,7 +64,7 @@ footer { margin-top: 40px; padding-bottom: 40px; color: var(--muted); font-size:
   .block { break-inside: avoid; }
   .block.for-table { break-inside: auto; }
   .scroll { overflow: visible; }
-  thead th { position: static; }
+  thead th, table.headline th[scope=row] { position: static; }
   thead { display: table-header-group; }
   tr { break-inside: avoid; }
   a { color: inherit; text-decoration: none; }

@@ -115,7 +115,7 @@ def headline(store: Store) -> Section:
              f"<tbody>{''.join(body)}</tbody></table></div>")
     data = Data("headline.csv", ("metric", "unit", "better", "design", "baseline", "mean", "low_5pct", "high_95pct",
                                  "against_baseline"), rows)
-    block = Table("headline", "Designs side by side", _headline_reading(store, stats, verdicts, metrics), table, data)
+    block = Table("headline", "Designs side by side", _headline_reading(store, verdicts, metrics), table, data)
     intro = (f"Each cell is the mean across replicates with its 90% interval (5th to 95th percentile) beneath. "
              f"Every design ran on the same replicate seeds as the baseline, {html.escape(base)} (common random numbers), "
              "so each is judged on the paired differences: <span class=better>better</span> or "
@@ -133,11 +133,11 @@ def paired_verdicts(store: Store, metrics: list[str]) -> dict[tuple[str, str], t
     """
     if not metrics:
         return {}
-    names = ", ".join(f"'{m}'" for m in metrics)
+    names = ", ".join(_sql_text(m) for m in metrics)
     rows = store.query(f"""
         SELECT m.design, m.metric, m.value - b.value
         FROM metrics m JOIN metrics b ON b.metric = m.metric AND b.replicate = m.replicate AND b.design = ?
-        WHERE m.design <> ? AND m.metric IN ({names})""".replace("?", _sql_text(store.baseline)))
+        WHERE m.design <> ? AND m.metric IN ({names})""", [store.baseline, store.baseline])
     diffs: dict[tuple[str, str], list[float]] = {}
     for design, metric, diff in rows:
         if diff is not None and math.isfinite(diff):
@@ -172,7 +172,7 @@ def _verdict_mark(verdict: str, difference: float) -> str:
     return f"<span class=mark>{arrow}{text}</span>"
 
 
-def _headline_reading(store, stats, verdicts, metrics) -> str:
+def _headline_reading(store: Store, verdicts, metrics: list[str]) -> str:
     if len(store.designs) == 1:
         return f"One design, {store.baseline}: no comparison to draw."
     def count(design, verdict):
@@ -181,6 +181,9 @@ def _headline_reading(store, stats, verdicts, metrics) -> str:
     counts = {d: (count(d, "better"), count(d, "worse")) for d in store.designs[1:]}
     best = max(counts, key=lambda d: (counts[d][0] - counts[d][1], counts[d][0]))
     good, bad = counts[best]
+    if good == 0 and bad == 0:
+        return (f"No alternative is clearly better or worse than {store.baseline} on any of the {len(metrics)} "
+                "headline metrics across replicates.")
     return (f"Against {store.baseline}, {best} is clearly better on {good} and clearly worse on {bad} of the "
             f"{len(metrics)} headline metrics, the best balance of the {len(counts)} alternatives.")
 
@@ -188,21 +191,32 @@ def _headline_reading(store, stats, verdicts, metrics) -> str:
 # Money -------------------------------------------------------------------------------------------
 
 NODE_LABELS = {
-    "commissioner": "Commissioner", "investors": "Investors",
+    "commissioner": "Commissioner", "investors": "Social investors",
     "creditors": "Losses from failures (written off)", "reserves": "Drawn from providers' reserves",
-    "prime": "Primes", "centre": "Consortium centres", "direct": "Direct providers",
+    "investor_capital": "Investors' capital not repaid",
+    "prime": "Primes", "centre": "Consortium centres", "alliance": "Alliance members", "direct": "Direct providers",
     "tier1": "Tier-1 subcontractors", "tier2": "Tier-2 subcontractors", "member": "Consortium members",
     "provider": "Providers' own accounts", "front_line": "Front-line delivery", "overheads": "Overheads",
     "compliance": "Compliance and reporting", "bid_costs": "Bid costs", "coordination": "Consortium coordination",
     "capacity_building": "Capacity building", "held": "Management fees and holders' margin",
-    "kept": "Subcontractors' and members' surplus",
+    "kept": "Subcontractors' and members' surplus", "investor_return": "Investors' return",
 }
 NODE_COLOURS = {
     "commissioner": "#0072B2", "investors": "#56B4E9", "creditors": "#D55E00", "reserves": "#CC79A7",
-    "front_line": "#009E73", "held": "#E69F00", "kept": "#F0C060", "bid_costs": "#B05050",
+    "investor_capital": "#CC79A7", "front_line": "#009E73", "held": "#E69F00", "kept": "#F0C060",
+    "investor_return": "#F0C060", "bid_costs": "#B05050",
 }
-HOLDERS = ("prime", "centre", "direct")
-PARTIES = HOLDERS + ("tier1", "tier2", "member", "provider")
+HOLDERS = ("prime", "centre", "alliance", "direct")
+# Where money ends or starts in the ledger's fixed accounts; every other node is a party that passes it on.
+FIXED = ("commissioner", "front_line", "overheads", "compliance", "bid_costs", "coordination", "capacity_building",
+         "creditors", "opening_reserves")
+
+
+def _balance(party: str) -> tuple[str, str]:
+    """The nodes that take a party's surplus and supply its shortfall."""
+    if party == "investors":
+        return "investor_return", "investor_capital"
+    return ("held" if party in HOLDERS else "kept"), "reserves"
 
 
 def money_flows(store: Store) -> Section:
@@ -228,18 +242,19 @@ def _sankey(design: str, links: dict[tuple[str, str], dict[str, float]]) -> Char
 
     liability = sum(v for (s, t), kinds in links.items() if s == t for v in kinds.values())
     flows = {key: kinds for key, kinds in links.items() if key[0] != key[1]}
-    net = dict.fromkeys(PARTIES, 0.0)
+    net: dict[str, float] = {}
     for (source, target), kinds in flows.items():
         amount = sum(kinds.values())
-        if source in net:
-            net[source] -= amount
-        if target in net:
-            net[target] += amount
-    for party, amount in net.items():
+        net[source] = net.get(source, 0.0) - amount
+        net[target] = net.get(target, 0.0) + amount
+    for party, amount in sorted(net.items()):
+        if party in FIXED:
+            continue
+        surplus, shortfall = _balance(party)
         if amount >= 1:
-            flows[(party, "held" if party in HOLDERS else "kept")] = {"retained": amount}
+            flows[(party, surplus)] = {"retained": amount}
         elif amount <= -1:
-            flows[("reserves", party)] = {"drawn": -amount}
+            flows[(shortfall, party)] = {"drawn": -amount}
     order = list(NODE_LABELS)
     nodes = sorted({n for key in flows for n in key}, key=lambda n: (order.index(n) if n in order else len(order), n))
     index = {n: i for i, n in enumerate(nodes)}
@@ -283,6 +298,10 @@ def _money_reading(design: str, flows, liability: float) -> str:
         sentence += f", while failures leave {money(losses)} of debts written off"
     if liability > 0:
         sentence += f" and members cover {money(liability)} of failed members' losses"
+    invested = total(lambda s, t: s == "investors")
+    if invested > 0:
+        repaid = total(lambda s, t: s == "commissioner" and t == "investors")
+        sentence += f"; social investors put in {money(invested)} and are paid {money(repaid)} on outcomes"
     return sentence + "."
 
 
@@ -488,6 +507,7 @@ def market(store: Store, colours: dict[str, str]) -> Section:
     series = bands(store, tuple(name for name, _, _ in panels))
     figure = make_subplots(rows=2, cols=1, subplot_titles=[title for _, title, _ in panels], vertical_spacing=0.12,
                            shared_xaxes=True)
+    alpha = max(0.06, 0.3 / math.sqrt(len(store.designs)))  # many overlapping bands stay readable
     rows = []
     for design in store.designs:
         for i, (name, _, fmt) in enumerate(panels):
@@ -496,7 +516,7 @@ def market(store: Store, colours: dict[str, str]) -> Section:
             band = dict(x=months, mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip", legendgroup=design)
             figure.add_trace(go.Scatter(y=[_none(v) for v in low], **band), row=i + 1, col=1)
             figure.add_trace(go.Scatter(y=[_none(v) for v in high], fill="tonexty",
-                                        fillcolor=translucent(colours[design], 0.18), **band), row=i + 1, col=1)
+                                        fillcolor=translucent(colours[design], alpha), **band), row=i + 1, col=1)
             figure.add_trace(go.Scatter(
                 x=months, y=[_none(v) for v in mean], mode="lines", name=design, legendgroup=design, showlegend=i == 0,
                 line=dict(color=colours[design], width=2),

@@ -53,7 +53,7 @@ class Store:
         designs = runs.column("design").to_pylist()
         return len({r for d, r in zip(designs, runs.column("replicate").to_pylist()) if d == design})
 
-    def query(self, sql: str) -> list[tuple]:
+    def query(self, sql: str, parameters: list | None = None) -> list[tuple]:
         """Rows of a DuckDB query over the tables, each available under its own name."""
         import duckdb
 
@@ -61,7 +61,7 @@ class Store:
             con.execute("SET threads TO 1")  # one thread sums in one order: the same report, byte for byte
             for name, table in self.tables.items():
                 con.register(name, table)
-            return con.execute(sql).fetchall()
+            return con.execute(sql, parameters).fetchall()
 
 
 def open_store(directory: str | Path) -> Store:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from platoons.ledger import Ledger
+from platoons.ledger import Kind, Ledger
 from platoons.market.engine import Month, step
 from platoons.market.prices import build_prices
 from platoons.market.state import Market, Placements
@@ -29,6 +29,7 @@ class RunResult:
     providers: dict[str, np.ndarray]
     events: dict[str, float]
     balances: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, np.int64))
+    tables: dict[str, dict[str, list]] = field(default_factory=dict)  # see platoons.metrics.tables
 
     def ledger_totals(self) -> dict[str, int]:
         """Pence moved by posting kind."""
@@ -47,10 +48,13 @@ def simulate(scenario: Scenario, seed: int | None = None) -> RunResult:
     recorder = Recorder(market)
     for _ in range(scenario.run.months):
         step(market, recorder)
+    from platoons.metrics.tables import run_tables
+
     result = RunResult(
         scenario=scenario, seed=seed, metrics={}, timeseries=recorder.series(), journal=market.ledger.journal(),
         providers=_provider_table(market), events=dict(market.events), balances=market.ledger.balances.copy(),
     )
+    result.tables = run_tables(market, result)
     result.metrics = compute_metrics(result)
     return result
 
@@ -69,6 +73,7 @@ def _start(scenario: Scenario, seed: int) -> Market:
     market.placements = Placements.empty(len(world.group_names), depth)
     market.year_start_pence = ledger.balances[providers.account].copy()
     market.area_share = lots.area_share.copy()
+    market.payments_by_group = np.zeros((len(Kind), len(world.group_names)))
     return market
 
 

@@ -44,7 +44,7 @@ def run(
         outcome = Outcome(chosen.design.name, 0, result.seed, result.metrics, result.timeseries, money_flows(result))
         write_results(out, [outcome], summarize([outcome]), {chosen.design.name: chosen})
     if as_json:
-        print(json.dumps({"metrics": _clean(result.metrics)}))
+        print(json.dumps({"metrics": _clean(result.metrics), "tables": _clean(result.tables)}))
         return
     table = Table(title=f"{chosen.name}: {chosen.design.name}, seed {result.seed}")
     table.add_column("metric"), table.add_column("value", justify="right"), table.add_column("unit")
@@ -178,6 +178,8 @@ def _clean(data: Any) -> Any:
     """JSON has no NaN: missing values become null."""
     if isinstance(data, dict):
         return {k: _clean(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_clean(v) for v in data]
     if isinstance(data, float) and not math.isfinite(data):
         return None
     return float(data) if hasattr(data, "dtype") else data

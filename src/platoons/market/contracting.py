@@ -21,12 +21,13 @@ def let_lots(market: Market, lot_ids: np.ndarray, end_month: int) -> None:
     market.contracts.extend(new_contracts)
     fresh = _placements(market, wins, first)
     fresh.cohort[:] = cohort_of(market)
+    market.providers.last_role[fresh.provider] = fresh.role
     keep = np.ones(len(old), bool) if old is not None else np.zeros(0, bool)
     if old is not None:
         keep = ~np.isin(old.lot, lot_ids)
     moving = _subset(old, ~keep) if old is not None else None
     if moving is not None and len(moving):
-        _hand_over(market, moving, fresh)
+        fresh = _hand_over(market, moving, fresh)
     market.placements = _concat(_subset(old, keep), fresh) if old is not None else fresh
     let = set(int(l) for win in wins for l in win.lots)
     market.count("lots_unlet", len(set(int(l) for l in lot_ids) - let))
@@ -79,23 +80,46 @@ def _depth(market: Market) -> tuple[int, int, int]:
     return int(w.max_months.max()), int(max(w.sustain_months.max(), 1)), int(max(market.prices.sustainment_payments.max(), 1))
 
 
-def _hand_over(market: Market, moving: Placements, fresh: Placements) -> None:
-    """People of re-let lots move to the new placements of their lot, by referral share."""
+def _hand_over(market: Market, moving: Placements, fresh: Placements) -> Placements:
+    """People of re-let lots move to the new holders, by referral share, each cohort kept apart.
+
+    The current cohort joins the fresh placements; earlier cohorts get placements of their own
+    with the same providers that take no referrals, so cohort outcomes stay traceable.
+    """
+    carried = []
+    for cohort in np.unique(moving.cohort):
+        into = fresh if cohort == cohort_of(market) else _copy(fresh, int(cohort))
+        _move_by_lot(market, _subset(moving, moving.cohort == cohort), into)
+        if into is not fresh:
+            into.share[:] = 0.0
+            carried.append(_subset(into, into.people() > 0))
+    for part in carried:
+        fresh = _concat(fresh, part)
+    return fresh
+
+
+def _copy(rows: Placements, cohort: int) -> Placements:
+    copy = Placements.new(rows.contract, rows.lot, rows.provider, rows.role, rows.share.copy(), rows.capacity.copy(),
+                          (rows.caseload.shape[2], rows.in_work.shape[2], rows.sustaining.shape[2]))
+    copy.cohort[:] = cohort
+    return copy
+
+
+def _move_by_lot(market: Market, moving: Placements, into: Placements) -> None:
     for lot in np.unique(moving.lot):
         source = moving.lot == lot
-        target = np.flatnonzero(fresh.lot == lot)
+        target = np.flatnonzero(into.lot == lot)
         people = int(moving.people()[source].sum())
         if people == 0:
             continue
-        old_providers = set(moving.provider[source].tolist())
         if len(target) == 0:
             market.count("people_dropped", people)
             continue
-        if old_providers != set(fresh.provider[target].tolist()):
+        if set(moving.provider[source].tolist()) != set(into.provider[target].tolist()):
             market.count("people_transferred", people)
         for stock in ("caseload", "in_work", "sustaining"):
             pooled = getattr(moving, stock)[source].sum(axis=0)  # [group, depth]
-            getattr(fresh, stock)[target] += split(pooled, fresh.share[target])
+            getattr(into, stock)[target] += split(pooled, into.share[target])
 
 
 def split(pooled: np.ndarray, shares: np.ndarray) -> np.ndarray:

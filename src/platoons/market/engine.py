@@ -131,7 +131,13 @@ def refer(market: Market) -> np.ndarray:
     pl.caseload[:, :, 0] += referred
     pl.referred_this_year += referred
     pl.referred_total += referred
+    _add_by_cohort(market.cohort_referrals, pl.cohort, referred)
     return referred
+
+
+def _add_by_cohort(totals: dict[int, np.ndarray], cohort: np.ndarray, counts: np.ndarray) -> None:
+    for k in np.unique(cohort[counts.sum(axis=1) > 0]):
+        totals[int(k)] = totals.get(int(k), 0) + counts[cohort == k].sum(axis=0)
 
 
 def _split_areas(by_area: np.ndarray, area_share: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -190,6 +196,7 @@ def deliver(market: Market, referred: np.ndarray) -> Month:
     _age(pl.caseload)
     pl.outcomes_total += outcomes
     pl.outcomes_this_year += outcomes
+    _add_by_cohort(market.cohort_outcomes, pl.cohort, outcomes)
     market.count("starts", new_starts.sum())
     market.count("outcomes", outcomes.sum())
     return Month(referred, served, new_starts, outcomes, payments)
@@ -278,7 +285,10 @@ def _gross_payments(market: Market, month: Month) -> dict[Kind, np.ndarray]:
         Kind.OUTCOME: month.outcomes * prices.outcome,
         Kind.SUSTAINMENT: month.sustainment * prices.sustainment,
     }
-    return {kind: amounts.sum(axis=1) * mult[:, i] for i, (kind, amounts) in enumerate(per_group.items())}
+    by_group = {kind: amounts * mult[:, i, None] for i, (kind, amounts) in enumerate(per_group.items())}
+    for kind, amounts in by_group.items():
+        market.payments_by_group[int(kind)] += amounts.sum(axis=0)
+    return {kind: amounts.sum(axis=1) for kind, amounts in by_group.items()}
 
 
 def _pass_down(market: Market, month: Month, gross: dict[Kind, np.ndarray], holder_account: np.ndarray) -> None:
@@ -409,6 +419,7 @@ def close_year(market: Market) -> None:
     dynamics = market.scenario.sector.dynamics
     named_tier2 = _live_placements(market) & (pl.role == Role.TIER2) & (pl.share.sum(axis=1) > 0)
     market.count("tier2_years", named_tier2.sum())
+    _record_supply_chains(market)
     market.count("tier2_idle_years", (named_tier2 & (pl.referred_this_year.sum(axis=1) == 0)).sum())
     performance.review(market)
     pl = market.placements
@@ -445,6 +456,20 @@ def close_year(market: Market) -> None:
 
 REGIONAL_REACH_GBP = 1_000_000.0  # assumption: turnover at which an area provider opens across its region
 NATIONAL_REACH_GBP = 50_000_000.0  # assumption: turnover at which a regional provider opens nationally
+
+
+def _record_supply_chains(market: Market) -> None:
+    """This year's referrals to each role, and how many named providers in it received none."""
+    pl = market.placements
+    taking = _live_placements(market) & (pl.share.sum(axis=1) > 0)
+    for role in np.unique(pl.role[taking]):
+        rows = taking & (pl.role == role)
+        received = np.bincount(pl.provider[rows], weights=pl.referred_this_year[rows].sum(axis=1), minlength=len(market.providers))
+        named = np.unique(pl.provider[rows])
+        market.yearly_chains.append({
+            "year": market.month // 12, "role": Role(int(role)).name.lower(), "named": len(named),
+            "with_no_referrals": int((received[named] == 0).sum()), "referrals": int(received.sum()),
+        })
 
 
 def _open_in_new_areas(market: Market) -> None:

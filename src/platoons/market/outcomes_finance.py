@@ -78,6 +78,8 @@ def _pay(market: Market, contract, cohort: int, rows: np.ndarray) -> None:
     if rules.max_payments_gbp is not None:
         amount = min(amount, max(0.0, rules.max_payments_gbp - market.events.get("outcome_payments_gbp", 0.0)))
     market.ledger.post(Account.COMMISSIONER, Account.INVESTORS, to_pence(amount), Kind.OUTCOME)
+    by_group = extra * value
+    market.payments_by_group[int(Kind.OUTCOME)] += by_group * (amount / by_group.sum() if by_group.sum() else 0.0)
     market.count("outcome_payments_gbp", amount)
     contract.paid_cohorts.add(cohort)
 

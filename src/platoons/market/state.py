@@ -106,6 +106,10 @@ class Market:
     events: dict[str, float] = field(default_factory=dict)  # running counts of things that happened
     year_start_pence: np.ndarray | None = None  # providers' balances when the year began
     area_share: np.ndarray | None = None  # [lot, area] share of each area's referrals; moves with performance
+    payments_by_group: np.ndarray | None = None  # [posting kind, group] GBP the commissioner paid
+    yearly_chains: list[dict] = field(default_factory=list)  # referrals by role and year
+    cohort_referrals: dict[int, np.ndarray] = field(default_factory=dict)  # [group] by referral cohort
+    cohort_outcomes: dict[int, np.ndarray] = field(default_factory=dict)  # [group] by referral cohort
 
     def add_income(self, providers: np.ndarray, pence: np.ndarray) -> None:
         """Record providers' service income (it sets their turnover at the year end)."""

@@ -112,6 +112,7 @@ class Providers:
     exit_month: np.ndarray
     service_income_pence: np.ndarray  # this year's service income
     bid_cost_factor: np.ndarray  # bid-writing cost relative to an untrained provider
+    last_role: np.ndarray  # the last part it played in a contract (platoons.ledger.Role; 0: none yet)
     peak_turnover_gbp: np.ndarray
     ever_had_income: np.ndarray
 
@@ -199,6 +200,7 @@ def _draw_band(
         exit_month=np.full(n, -1, dtype=np.int64),
         service_income_pence=np.zeros(n, dtype=np.int64),
         bid_cost_factor=np.ones(n),
+        last_role=np.zeros(n, dtype=np.int8),
         peak_turnover_gbp=turnover.copy(),
         ever_had_income=np.zeros(n, dtype=bool),
     )

@@ -1,0 +1,104 @@
+"""What every run can tell, as tidy tables (columns of equal length).
+
+contracts        every contract let: who won it (kind and size band), when, at what price
+supply_chains    each year and role: providers named, how many received no referrals, referrals
+payments         the commissioner's payments by type and need group
+yearly           each year and need group: referrals, outcomes and the flow outcome rate
+cohorts          each referral cohort and need group: referrals, outcomes so far, outcome rate
+provider_flows   each year, kind and last role: providers entering, failing and closing
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from platoons.ledger import Kind, Role
+from platoons.population import KINDS, SIZE_BANDS
+
+
+def run_tables(market, result) -> dict[str, dict[str, list]]:
+    return {
+        "contracts": _contracts(market),
+        "supply_chains": _columns(market.yearly_chains, ("year", "role", "named", "with_no_referrals", "referrals")),
+        "payments": _payments(market),
+        "yearly": _yearly(result),
+        "cohorts": _cohorts(market),
+        "provider_flows": _provider_flows(market),
+    }
+
+
+def _columns(rows: list[dict], names: tuple[str, ...]) -> dict[str, list]:
+    return {name: [row[name] for row in rows] for name in names}
+
+
+def _contracts(market) -> dict[str, list]:
+    p = market.providers
+    model = market.scenario.design.delivery.model
+    bands = p.size_band(market.scenario.sector.size_band_edges_gbp)
+    rows = []
+    for c, contract in enumerate(market.contracts):
+        lead = contract.holder
+        rows.append({
+            "contract": c,
+            "lots": ";".join(market.lots.names[l] for l in contract.lots),
+            "start_month": contract.start_month,
+            "end_month": contract.end_month,
+            "holder_kind": KINDS[p.kind[lead]] if lead >= 0 else model,
+            "holder_size_band": SIZE_BANDS[min(bands[lead], len(SIZE_BANDS) - 1)] if lead >= 0 else "mixed",
+            "members": len(contract.members),
+            "price_ratio": float(contract.price_ratio),
+            "active_at_end": bool(contract.active),
+        })
+    names = ("contract", "lots", "start_month", "end_month", "holder_kind", "holder_size_band", "members", "price_ratio", "active_at_end")
+    return _columns(rows, names)
+
+
+def _payments(market) -> dict[str, list]:
+    rows = [
+        {"kind": Kind(k).name.lower(), "group": group, "amount_gbp": float(market.payments_by_group[k, g])}
+        for k in range(len(Kind)) for g, group in enumerate(market.world.group_names)
+        if market.payments_by_group[k, g] > 0
+    ]
+    return _columns(rows, ("kind", "group", "amount_gbp"))
+
+
+def _yearly(result) -> dict[str, list]:
+    ts = result.timeseries
+    years = (ts["month"] // 12).astype(int)
+    rows = []
+    for group in [g.name for g in result.scenario.world.need_groups]:
+        referred = np.bincount(years, weights=ts[f"referrals_{group}"])
+        outcomes = np.bincount(years, weights=ts[f"outcomes_{group}"])
+        for year in range(len(referred)):
+            rate = outcomes[year] / referred[year] if referred[year] else float("nan")
+            rows.append({"year": year, "group": group, "referrals": int(referred[year]), "outcomes": int(outcomes[year]),
+                         "outcome_rate": float(rate)})
+    return _columns(rows, ("year", "group", "referrals", "outcomes", "outcome_rate"))
+
+
+def _cohorts(market) -> dict[str, list]:
+    rows = []
+    for cohort in sorted(market.cohort_referrals):
+        referred = market.cohort_referrals[cohort]
+        outcomes = market.cohort_outcomes.get(cohort, np.zeros_like(referred))
+        for g, group in enumerate(market.world.group_names):
+            rate = outcomes[g] / referred[g] if referred[g] else float("nan")
+            rows.append({"cohort": cohort, "group": group, "referrals": int(referred[g]),
+                         "outcomes": int(outcomes[g]), "outcome_rate": float(rate)})
+    return _columns(rows, ("cohort", "group", "referrals", "outcomes", "outcome_rate"))
+
+
+def _provider_flows(market) -> dict[str, list]:
+    p = market.providers
+    role = [Role(int(r)).name.lower() if r else "none" for r in p.last_role]
+    events = {}
+    for i in range(len(p)):
+        if p.entered_month[i] > 0:
+            key = (int(p.entered_month[i] // 12), KINDS[p.kind[i]], role[i])
+            events.setdefault(key, [0, 0, 0])[0] += 1
+        if p.exit_month[i] >= 0:
+            key = (int(p.exit_month[i] // 12), KINDS[p.kind[i]], role[i])
+            events.setdefault(key, [0, 0, 0])[1 if p.failed[i] else 2] += 1
+    rows = [{"year": y, "kind": k, "last_role": r, "entries": e, "failures": f, "closures": c}
+            for (y, k, r), (e, f, c) in sorted(events.items())]
+    return _columns(rows, ("year", "kind", "last_role", "entries", "failures", "closures"))

@@ -232,3 +232,46 @@ def test_outcomes_finance_reading_names_what_investors_put_in_and_get_back(store
     text = (store / "report.html").read_text()
     reading = re.search(r"id='block-money-outcomes-finance'>.*?<p class=reading>(.*?)</p>", text, re.S).group(1)
     assert f"social investors put in {money(put_in)} and are paid {money(paid)} on outcomes" in reading
+
+
+def as_sweep(store, directory, shift=0.0):
+    """The store as a sweep of two futures, each with the store's runs; in future 1 every metric is `shift` higher,
+    small providers' income is three times and all providers' income twice what it is in future 0."""
+    directory.mkdir()
+    for path in store.glob("*.parquet"):
+        table = pq.read_table(path)
+        if "replicate" in table.column_names and path.stem != "summary":
+            zero = table.append_column("future", pa.array([0] * table.num_rows, pa.int64()))
+            one = table.append_column("future", pa.array([1] * table.num_rows, pa.int64()))
+            if path.stem == "timeseries":
+                scale = {"small_income_gbp": 3.0, "provider_income_gbp": 2.0}
+                factor = pa.array([scale.get(s, 1.0) for s in one.column("series").to_pylist()])
+                one = one.set_column(one.column_names.index("value"), "value", pc.multiply(one.column("value"), factor))
+            if path.stem == "metrics":
+                one = one.set_column(one.column_names.index("value"), "value", pc.add(one.column("value"), shift))
+            table = pa.concat_tables([zero, one])
+        pq.write_table(table, directory / path.name)
+    return build_report(directory)
+
+
+def test_a_sweep_store_with_futures(store, tmp_path):
+    """Runs differ by future as well as replicate: money is a mean over all runs, shares are taken run by run,
+    and designs are compared with the baseline run for run."""
+    text = as_sweep(store, tmp_path / "sweep")
+    assert "6 runs of 24 months per design in 2 futures" in text
+    before, after = downloads((store / "report.html").read_text()), downloads(text)
+    assert before["money-local-lots.csv"] == after["money-local-lots.csv"]  # the same money in each future
+    shares = {(r["design"], r["month"]): r["mean"] for r in before["small-providers.csv"] if r["series"] == "small_share"}
+    for row in after["small-providers.csv"]:
+        if row["series"] == "small_share" and shares[(row["design"], row["month"])]:
+            assert float(row["mean"]) == pytest.approx(1.25 * float(shares[(row["design"], row["month"])]))
+    shifted = downloads(as_sweep(store, tmp_path / "shifted", shift=1000.0))
+    assert [r["against_baseline"] for r in shifted["headline.csv"]] == [r["against_baseline"] for r in after["headline.csv"]]
+
+
+def test_a_table_without_the_columns_a_report_reads(store, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(store, copy)
+    pq.write_table(pq.read_table(copy / "metrics.parquet").drop_columns(["replicate"]), copy / "metrics.parquet")
+    done = platoons("report", str(copy))
+    assert done.returncode == 2 and "metrics" in done.stderr and "replicate" in done.stderr

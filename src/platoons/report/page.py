@@ -145,14 +145,19 @@ def render_page(store: Store, sections: list[Section]) -> str:
 
 
 def _describe_runs(store: Store) -> str:
-    replicates = sorted({store.replicates(d) for d in store.designs})
-    count = str(replicates[0]) if len(replicates) == 1 else f"{replicates[0]} to {replicates[-1]}"
+    counts = sorted({(store.runs(d), store.futures(d)) for d in store.designs})
+    runs = "{} run{}".format(*_count(counts[0][0], counts[-1][0]))
+    futures = "" if counts[-1][1] == 1 else " in {} future{}".format(*_count(counts[0][1], counts[-1][1]))
     scenario = store.scenarios.get(store.baseline)
-    months = f", {scenario['run']['months']} months each" if scenario else ""
+    months = f" of {scenario['run']['months']} months" if scenario else ""
     designs = ", ".join(html.escape(d) for d in store.designs)
     return (f"{len(store.designs)} design{'s' if len(store.designs) != 1 else ''} ({designs}); baseline "
-            f"<strong>{html.escape(store.baseline)}</strong>; {count} replicate{'s' if count != '1' else ''} per design "
-            f"on common random numbers{months}.")
+            f"<strong>{html.escape(store.baseline)}</strong>; {runs}{months} per design{futures}, every design on the "
+            "same seeds (common random numbers).")
+
+
+def _count(low: int, high: int) -> tuple[str, str]:
+    return (str(low) if low == high else f"{low} to {high}"), ("" if low == high == 1 else "s")
 
 
 def _unique(key: str, taken: set[str]) -> str:

@@ -20,7 +20,7 @@ HEADLINE = (
 TIER_LABELS = {"direct": "direct providers", "prime": "primes", "tier1": "tier-1 subcontractors",
                "tier2": "tier-2 subcontractors", "member": "consortium members"}
 TIER_AXIS = {"direct": "direct", "prime": "prime", "tier1": "tier 1", "tier2": "tier 2", "member": "member"}
-INTERVAL = (0.05, 0.95)  # the 90% interval across replicates, as in the summary table
+INTERVAL = (0.05, 0.95)  # the 90% interval across runs, as in the summary table
 MAX_SANKEYS = 12
 MAX_SENSITIVITY_CHARTS = 12
 
@@ -51,7 +51,7 @@ def summary(store: Store) -> dict[tuple[str, str], tuple[float, float, float]]:
     return {(d, m): tuple(_finite(v) for v in (mean, low, high)) for d, m, mean, low, high in rows}
 
 
-# Series a report derives from others, per replicate and month, before taking quantiles across replicates.
+# Series a report derives from others, per run and month, before taking quantiles across runs.
 DERIVED = {
     # small providers' service income over all providers'
     "small_share": ("small_income_gbp", "provider_income_gbp",
@@ -62,19 +62,20 @@ DERIVED = {
 
 
 def bands(store: Store, series: tuple[str, ...]) -> dict[tuple[str, str], tuple[list, list, list, list]]:
-    """(design, series) -> months, mean, 5th and 95th percentile across replicates (None where undefined)."""
+    """(design, series) -> months, mean, 5th and 95th percentile across runs (NaN where undefined)."""
+    run = ", ".join(store.run_key)
     parts = []
     plain_names = [s for s in series if s not in DERIVED]
     if plain_names:
         names = ", ".join(_sql_text(s) for s in plain_names)
-        parts.append(f"SELECT design, replicate, month, series, value FROM timeseries WHERE series IN ({names})")
+        parts.append(f"SELECT design, month, series, value FROM timeseries WHERE series IN ({names})")
     for name in (s for s in series if s in DERIVED):
         *inputs, formula = DERIVED[name]
         columns = {i: f"sum(value) FILTER (WHERE series = {_sql_text(i)})" for i in inputs}
         parts.append(f"""
-            SELECT design, replicate, month, {_sql_text(name)} AS series, {formula.format(**columns)} AS value
+            SELECT design, month, {_sql_text(name)} AS series, {formula.format(**columns)} AS value
             FROM timeseries WHERE series IN ({', '.join(_sql_text(i) for i in inputs)})
-            GROUP BY design, replicate, month""")
+            GROUP BY design, {run}, month""")
     rows = store.query(f"""
         SELECT design, series, month, avg(v), quantile_cont(v, {INTERVAL[0]}), quantile_cont(v, {INTERVAL[1]})
         FROM (SELECT design, series, month, CASE WHEN isnan(value) THEN NULL ELSE value END AS v
@@ -116,8 +117,8 @@ def headline(store: Store) -> Section:
     data = Data("headline.csv", ("metric", "unit", "better", "design", "baseline", "mean", "low_5pct", "high_95pct",
                                  "against_baseline"), rows)
     block = Table("headline", "Designs side by side", _headline_reading(store, verdicts, metrics), table, data)
-    intro = (f"Each cell is the mean across replicates with its 90% interval (5th to 95th percentile) beneath. "
-             f"Every design ran on the same replicate seeds as the baseline, {html.escape(base)} (common random numbers), "
+    intro = (f"Each cell is the mean across runs with its 90% interval (5th to 95th percentile) beneath. "
+             f"Every design ran on the same seeds as the baseline, {html.escape(base)} (common random numbers), "
              "so each is judged on the paired differences: <span class=better>better</span> or "
              "<span class=worse>worse</span> when the 90% interval of its difference from the baseline lies wholly on one "
              "side, <span class=lean-better>better on average</span> or <span class=lean-worse>worse on average</span> "
@@ -134,9 +135,10 @@ def paired_verdicts(store: Store, metrics: list[str]) -> dict[tuple[str, str], t
     if not metrics:
         return {}
     names = ", ".join(_sql_text(m) for m in metrics)
+    same_run = "".join(f" AND b.{column} = m.{column}" for column in store.run_key)
     rows = store.query(f"""
         SELECT m.design, m.metric, m.value - b.value
-        FROM metrics m JOIN metrics b ON b.metric = m.metric AND b.replicate = m.replicate AND b.design = ?
+        FROM metrics m JOIN metrics b ON b.metric = m.metric{same_run} AND b.design = ?
         WHERE m.design <> ? AND m.metric IN ({names})""", [store.baseline, store.baseline])
     diffs: dict[tuple[str, str], list[float]] = {}
     for design, metric, diff in rows:
@@ -183,7 +185,7 @@ def _headline_reading(store: Store, verdicts, metrics: list[str]) -> str:
     good, bad = counts[best]
     if good == 0 and bad == 0:
         return (f"No alternative is clearly better or worse than {store.baseline} on any of the {len(metrics)} "
-                "headline metrics across replicates.")
+                "headline metrics across runs.")
     return (f"Against {store.baseline}, {best} is clearly better on {good} and clearly worse on {bad} of the "
             f"{len(metrics)} headline metrics, the best balance of the {len(counts)} alternatives.")
 
@@ -224,10 +226,10 @@ def money_flows(store: Store) -> Section:
     by_design: dict[str, dict[tuple[str, str], dict[str, float]]] = {}
     for design, kind, source, target, total in rows:
         links = by_design.setdefault(design, {})
-        links.setdefault((source, target), {})[kind] = total / max(store.replicates(design), 1)
+        links.setdefault((source, target), {})[kind] = total / max(store.runs(design), 1)
     shown = store.designs[:MAX_SANKEYS]
     charts = [_sankey(design, by_design.get(design, {})) for design in shown]
-    intro = ("Money over the whole run, mean over replicates, from the commissioner through contract holders (primes, "
+    intro = ("Money over the whole run, mean over runs, from the commissioner through contract holders (primes, "
              "consortium centres, direct providers) and their subcontractors or members to what it pays for. "
              "What a party receives and neither passes on nor spends is its retained margin (for a prime or a "
              "consortium centre, its management fee); a party that spends more than it receives draws on reserves. "
@@ -317,7 +319,7 @@ def risk_and_margin(store: Store, colours: dict[str, str]) -> Section:
               _risk_chart("risk-by-size", "Margin and payment-by-results risk by provider size", bands_, "size_band",
                           store, stats, colours)]
     intro = ("Margin is surplus over service income; risk is the share of service income that depends on outcomes. "
-             "Bars are means across replicates, whiskers the 90% interval; a tier a design does not use has no bar. "
+             "Bars are means across runs, whiskers the 90% interval; a tier a design does not use has no bar. "
              "Size bands are by turnover at the end of the run.")
     return Section("risk", "Risk and margin by tier and size", intro, charts)
 
@@ -415,7 +417,7 @@ def small_providers(store: Store, colours: dict[str, str]) -> Section:
     figure.update_layout(**_layout(height=560))
     data = Data("small-providers.csv", ("design", "series", "month", "mean", "low_5pct", "high_95pct"), rows)
     chart = Chart("small-providers", "Active small providers, their share of income, failures and entries", _small_reading(store), figure, data)
-    intro = ("Lines are means across replicates. Small providers are those below the scenario's small-provider turnover; "
+    intro = ("Lines are means across runs. Small providers are those below the scenario's small-provider turnover; "
              "their share is of all providers' service income in the month. The 5th and 95th percentiles are in the CSV.")
     return Section("small", "Small providers over time", intro, [chart])
 
@@ -526,7 +528,7 @@ def market(store: Store, colours: dict[str, str]) -> Section:
     figure.update_layout(**_layout(height=600))
     data = Data("market.csv", ("design", "series", "month", "mean", "low_5pct", "high_95pct"), rows)
     chart = Chart("market", "Concentration and effectiveness over time", _market_reading(store, series), figure, data)
-    intro = ("Lines are means across replicates; shaded bands the 5th to 95th percentile. HHI runs from near 0 "
+    intro = ("Lines are means across runs; shaded bands the 5th to 95th percentile. HHI runs from near 0 "
              "(many small shares) to 10,000 (one provider has all the income); effectiveness is the caseload-weighted "
              "gain in monthly chance of work that delivering providers add, per year.")
     return Section("market", "Market concentration and effectiveness", intro, [chart])

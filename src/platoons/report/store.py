@@ -10,6 +10,15 @@ import pyarrow as pa
 
 from platoons.errors import InputError
 
+COLUMNS = {  # the columns a report reads from each table; more may be there
+    "runs": ("design",),
+    "metrics": ("design", "replicate", "metric", "value"),
+    "timeseries": ("design", "replicate", "month", "series", "value"),
+    "flows": ("design", "kind", "source", "target", "amount_gbp"),
+    "summary": ("design", "metric", "mean", "low", "high"),
+    "scenarios": ("design", "order", "scenario_json"),
+    "sensitivity": ("design", "metric", "parameter", "index", "value", "conf"),
+}
 REQUIRED = ("runs", "metrics", "timeseries", "flows", "summary")
 OPTIONAL = ("scenarios", "sensitivity")
 
@@ -48,10 +57,21 @@ class Store:
     def has(self, name: str) -> bool:
         return name in self.tables and self.tables[name].num_rows > 0
 
-    def replicates(self, design: str) -> int:
+    @property
+    def run_key(self) -> tuple[str, ...]:
+        """The columns that tell a design's runs apart: the replicate and, in a sweep, the future."""
+        columns = set(self.tables["metrics"].column_names) & set(self.tables["timeseries"].column_names)
+        return tuple(c for c in ("future", "replicate") if c in columns)
+
+    def runs(self, design: str) -> int:
+        """How many runs of `design` the store holds (one row each in `runs`)."""
+        return self.tables["runs"].column("design").to_pylist().count(design)
+
+    def futures(self, design: str) -> int:
         runs = self.tables["runs"]
-        designs = runs.column("design").to_pylist()
-        return len({r for d, r in zip(designs, runs.column("replicate").to_pylist()) if d == design})
+        if "future" not in runs.column_names:
+            return 1
+        return len({f for d, f in zip(runs.column("design").to_pylist(), runs.column("future").to_pylist()) if d == design})
 
     def query(self, sql: str, parameters: list | None = None) -> list[tuple]:
         """Rows of a DuckDB query over the tables, each available under its own name."""
@@ -75,6 +95,10 @@ def open_store(directory: str | Path) -> Store:
             raise InputError(str(directory), name, f"a {name}.parquet file or {name}/ folder in the result directory",
                              "missing")
         if table is not None:
+            missing = [c for c in COLUMNS[name] if c not in table.column_names]
+            if missing:
+                raise InputError(str(directory), name, f"a table with the columns {', '.join(COLUMNS[name])}",
+                                 f"no {', '.join(missing)}")
             tables[name] = table
     if tables["runs"].num_rows == 0:
         raise InputError(str(directory), "runs", "at least one run", "no runs")

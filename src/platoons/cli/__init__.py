@@ -20,7 +20,9 @@ def _register_commands() -> None:
     # Imported here so that `import platoons.cli` stays cheap and side-effect free.
     from platoons.cli import report, simulation, tender
 
-    for command in (simulation.run, simulation.compare, simulation.validate, simulation.describe, simulation.presets):
+    commands = (simulation.run, simulation.compare, simulation.validate, simulation.describe, simulation.presets,
+                simulation.calibrate)
+    for command in commands:
         app.command()(command)
     app.command("tender")(tender.tender)
     app.command("report")(report.report)

@@ -106,10 +106,16 @@ def validate(file: str = typer.Argument(..., help="A scenario YAML file or prese
     print(f"{file}: valid ({scenario.design.name}: {areas} areas, {bands} providers, {scenario.run.months} months)")
 
 
-def describe(param: Optional[str] = typer.Argument(None, help="A dotted parameter path, e.g. design.bidding.optimism.")) -> None:
+def describe(
+    param: Optional[str] = typer.Argument(None, help="A dotted parameter path, e.g. design.bidding.optimism."),
+    markdown: bool = typer.Option(False, "--markdown", help="Print every parameter as the Markdown of docs/parameters.md."),
+) -> None:
     """Units, descriptions and sources of scenario parameters."""
-    from platoons.scenario.describe import parameters
+    from platoons.scenario.describe import parameters, parameters_markdown
 
+    if markdown:
+        print(parameters_markdown(), end="")
+        return
     rows = parameters()
     if param is not None:
         rows = [r for r in rows if r["path"] == param or r["path"].startswith(param + ".")]
@@ -121,6 +127,33 @@ def describe(param: Optional[str] = typer.Argument(None, help="A dotted paramete
     for r in rows:
         table.add_row(r["path"], r["unit"], r["default"], r["description"], r["source"])
     Console(width=200).print(table)
+
+
+def calibrate(
+    preset: str = typer.Argument(..., help="The preset to fit, e.g. work-programme-2011."),
+    targets: Path = typer.Option(..., "--targets", help="YAML file of target outcome rates by need group."),
+    replicates: int = typer.Option(8, min=1, help="Replicates per round, on common seeds."),
+    rounds: int = typer.Option(8, min=1, help="Most fitting rounds."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Where to write the calibrated preset (default: beside the presets)."),
+    executor: str = typer.Option("processes", help="sequential or processes."),
+) -> None:
+    """Fit provider effects by need group to target outcome rates; write a calibrated preset."""
+    from importlib import resources
+
+    from platoons.experiment.calibrate import calibrate as fit_preset, read_targets, write_calibrated
+
+    wanted = read_targets(targets)
+    console = Console(stderr=True)
+    fit = fit_preset(preset, wanted, replicates, rounds, executor=executor, report=console.print)
+    path = out or Path(str(resources.files("platoons.presets").joinpath(f"{Path(preset).stem}-calibrated.yaml")))
+    write_calibrated(fit, wanted, path)
+    table = Table(title=f"{preset}: target vs model (mean [90% interval], {replicates} replicates)")
+    for column in ("metric", "target", "model", "fitted"):
+        table.add_column(column)
+    for r in fit.rows:
+        table.add_row(r["metric"], f"{r['target']:.3f}", f"{r['mean']:.3f} [{r['low']:.3f}, {r['high']:.3f}]", "yes" if r["fitted"] else "no")
+    Console().print(table)
+    Console().print(f"Calibrated preset written to {path}")
 
 
 def presets() -> None:

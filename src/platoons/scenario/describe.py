@@ -42,3 +42,20 @@ def _nested_model(annotation: Any) -> type[BaseModel] | None:
 
 def _is_collection(annotation: Any) -> bool:
     return get_origin(annotation) in (tuple, list, dict)
+
+
+def parameters_markdown() -> str:
+    """docs/parameters.md: every parameter with its unit, default, description and source."""
+    lines = [
+        "# Parameters",
+        "",
+        "Generated from the scenario schema by `platoons describe --markdown > docs/parameters.md`;",
+        "a test keeps it up to date. `[]` marks a list of items, each with the fields below it.",
+        "",
+        "| parameter | unit | default | description | source |",
+        "|---|---|---|---|---|",
+    ]
+    for row in parameters():
+        cells = [row["path"], row["unit"], row["default"], row["description"], row["source"]]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"

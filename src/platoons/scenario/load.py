@@ -67,6 +67,7 @@ def _resolve(spec: str, seen: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
         raise InputError(spec, "scenario", f"a YAML file or one of the presets {', '.join(preset_names())}", spec)
     base = data.pop("base", None)
     changes = data.pop("changes", None)
+    data.pop("calibration", None)  # how a calibrated preset was fitted: a record, not a setting
     if base is None:
         if changes is not None:
             raise InputError(source, "changes", "used together with base", changes)

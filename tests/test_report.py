@@ -164,6 +164,19 @@ def test_both_forms_of_a_table_is_an_error(store, tmp_path):
     assert done.returncode == 2 and "runs" in done.stderr and "not both" in done.stderr
 
 
+def test_without_a_summary_the_report_computes_it_from_the_metrics(store, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(store, copy)
+    (copy / "summary.parquet").unlink()
+    computed = downloads(build_report(copy))["headline.csv"]
+    stored = downloads((store / "report.html").read_text())["headline.csv"]
+    assert len(computed) == len(stored)
+    for mine, theirs in zip(computed, stored):
+        assert mine["design"] == theirs["design"] and mine["metric"] == theirs["metric"]
+        for column in ("mean", "low_5pct", "high_95pct"):
+            assert float(mine[column] or "nan") == pytest.approx(float(theirs[column] or "nan"), rel=1e-9, nan_ok=True)
+
+
 def test_missing_table_or_directory_is_one_line(store, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(store, copy)

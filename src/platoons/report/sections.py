@@ -46,8 +46,14 @@ def build_sections(store: Store) -> list[Section]:
 # Summaries ---------------------------------------------------------------------------------------
 
 def summary(store: Store) -> dict[tuple[str, str], tuple[float, float, float]]:
-    """(design, metric) -> (mean, low, high), as the run's summary table has them."""
-    rows = store.query("SELECT design, metric, mean, low, high FROM summary")
+    """(design, metric) -> (mean, low, high): the summary table, or the same computed from the metrics if it is absent."""
+    if store.has("summary"):
+        rows = store.query("SELECT design, metric, mean, low, high FROM summary")
+    else:
+        rows = store.query(f"""
+            SELECT design, metric, avg(v), quantile_cont(v, {INTERVAL[0]}), quantile_cont(v, {INTERVAL[1]})
+            FROM (SELECT design, metric, value AS v FROM metrics WHERE isfinite(value))
+            GROUP BY design, metric ORDER BY design, metric""")
     return {(d, m): tuple(_finite(v) for v in (mean, low, high)) for d, m, mean, low, high in rows}
 
 

@@ -19,8 +19,8 @@ COLUMNS = {  # the columns a report reads from each table; more may be there
     "scenarios": ("design", "order", "scenario_json"),
     "sensitivity": ("design", "metric", "parameter", "index", "value", "conf"),
 }
-REQUIRED = ("runs", "metrics", "timeseries", "flows", "summary")
-OPTIONAL = ("scenarios", "sensitivity")
+REQUIRED = ("runs", "metrics", "timeseries", "flows")
+OPTIONAL = ("summary", "scenarios", "sensitivity")  # a sweep still running has no summary yet
 
 
 def read_table(directory: str | Path, name: str) -> pa.Table | None:

@@ -8,7 +8,7 @@ import numpy as np
 
 from platoons.ledger import Kind, Ledger
 from platoons.market.engine import Month, step
-from platoons.market.prices import build_prices
+from platoons.market.prices import build_prices, stage_depths
 from platoons.market.state import Market, Placements
 from platoons.population import build_world, synthesize_providers
 from platoons.scenario.schema import Scenario
@@ -69,8 +69,7 @@ def _start(scenario: Scenario, seed: int) -> Market:
     prices = build_prices(scenario)
     lots = build_lots(scenario, world)
     market = Market(scenario, world, lots, prices, providers, ledger, streams)
-    depth = (int(world.max_months.max()), int(max(world.sustain_months.max(), 1)), int(max(prices.sustainment_payments.max(), 1)))
-    market.placements = Placements.empty(len(world.group_names), depth)
+    market.placements = Placements.empty(len(world.group_names), stage_depths(world, prices))
     market.year_start_pence = ledger.balances[providers.account].copy()
     market.area_share = lots.area_share.copy()
     market.payments_by_group = np.zeros((len(Kind), len(world.group_names)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from platoons.ledger import Account, Role
-from platoons.market.prices import expected_path
+from platoons.market.prices import expected_path, stage_depths
 from platoons.market.state import Contract, Market, Placements
 from platoons.population import monthly_hazard
 from platoons.tender.bidding import Win, let_contracts
@@ -76,8 +76,7 @@ def _placements(market: Market, wins: list[Win], first_contract: int) -> Placeme
 
 
 def _depth(market: Market) -> tuple[int, int, int]:
-    w = market.world
-    return int(w.max_months.max()), int(max(w.sustain_months.max(), 1)), int(max(market.prices.sustainment_payments.max(), 1))
+    return stage_depths(market.world, market.prices)
 
 
 def _hand_over(market: Market, moving: Placements, fresh: Placements) -> Placements:

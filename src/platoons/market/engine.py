@@ -176,13 +176,15 @@ def deliver(market: Market, referred: np.ndarray) -> Month:
     hazard = np.clip(hazard, 0.0, 1.0) * live[:, None]
 
     keep = 1.0 - world.job_loss
-    pl.in_work -= rng.binomial(pl.in_work, world.job_loss[None, :, None])
-    outcomes = _take_last(pl.in_work, world.sustain_months - 1)
+    at_risk = np.arange(pl.in_work.shape[2])[None, :] < world.sustain_months[:, None]  # jobs are not lost awaiting data
+    pl.in_work -= rng.binomial(pl.in_work, (world.job_loss[:, None] * at_risk)[None])
+    paid_at = world.sustain_months + market.prices.outcome_lag_months
+    outcomes = _take_last(pl.in_work, paid_at - 1)
     _age(pl.in_work)
     starts = rng.binomial(pl.caseload, hazard[:, :, None])
     pl.caseload -= starts
     new_starts = starts.sum(axis=2)
-    immediate = world.sustain_months == 0
+    immediate = paid_at == 0
     outcomes[:, immediate] += new_starts[:, immediate]
     pl.in_work[:, ~immediate, 0] += new_starts[:, ~immediate]
 
@@ -310,14 +312,15 @@ def _pass_down(market: Market, month: Month, gross: dict[Kind, np.ndarray], hold
             received += passed
     elif design.delivery.model == "prime":
         rules = design.delivery.prime
+        risk_share = _risk_share(rules, pl.role)
         for kind, amount in gross.items():
-            at_risk = rules.risk_passed_down if kind in (Kind.OUTCOME, Kind.SUSTAINMENT) else 1.0
+            at_risk = risk_share if kind in (Kind.OUTCOME, Kind.SUSTAINMENT) else 1.0
             passed = to_pence((1.0 - rules.management_fee) * at_risk * amount) * down
             market.ledger.post(holder_account, own, passed, kind, pl.role)
             received += passed
         live = np.array([c.active for c in market.contracts], dtype=bool)[pl.contract]
         risk_fee = np.array([c.risk_fee_gbp for c in market.contracts])[pl.contract]  # already at the winner's price
-        fee = to_pence((1.0 - rules.management_fee) * (month.referred * risk_fee).sum(axis=1) * live) * down
+        fee = to_pence((1.0 - rules.management_fee) * (1.0 - risk_share) * (month.referred * risk_fee).sum(axis=1) * live) * down
         market.ledger.post(holder_account, own, fee, Kind.RISK_FEE, pl.role)
         received += fee
     gross_pence = to_pence(total)
@@ -328,6 +331,12 @@ def _pass_down(market: Market, month: Month, gross: dict[Kind, np.ndarray], hold
         market.add_income(holders, np.where(down, gross_pence - received, gross_pence))
     elif design.delivery.model == "direct":
         market.add_income(pl.provider, gross_pence)
+
+
+def _risk_share(rules, roles: np.ndarray) -> np.ndarray:
+    """Share of outcome risk each placement's provider carries for its prime."""
+    tier2 = rules.risk_passed_down if rules.tier2_risk_passed_down is None else rules.tier2_risk_passed_down
+    return np.where(roles == Role.TIER2, tier2, rules.risk_passed_down)
 
 
 def delivery_costs(market: Market, month: Month) -> dict[Kind, np.ndarray]:

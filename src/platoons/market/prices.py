@@ -28,6 +28,7 @@ class Prices:
     sustainment: np.ndarray
     sustainment_payments: np.ndarray  # [group] most payments
     by_year: np.ndarray  # [year, payment type]
+    outcome_lag_months: int = 0  # data lag before a sustained outcome is paid
 
     def multipliers(self, contract_year: int) -> np.ndarray:
         """Multipliers for block, fee, attachment, outcome, sustainment in a contract year (0-based)."""
@@ -52,7 +53,14 @@ def build_prices(scenario: Scenario) -> Prices:
         sustainment=np.array([t.sustainment_gbp for t in table]),
         sustainment_payments=np.array([t.sustainment_payments for t in table], dtype=np.int64),
         by_year=np.array([[getattr(y, name) for name in PAYMENT_TYPES] for y in terms.by_year]).reshape(-1, 5),
+        outcome_lag_months=terms.outcome_lag_months,
     )
+
+
+def stage_depths(world: World, prices: Prices) -> tuple[int, int, int]:
+    """Months a person can spend on the caseload, in work before payment, and being sustained."""
+    before_payment = int((world.sustain_months + prices.outcome_lag_months).max())
+    return int(world.max_months.max()), max(before_payment, 1), int(max(prices.sustainment_payments.max(), 1))
 
 
 @dataclass(frozen=True)
@@ -71,7 +79,7 @@ class Path:
 def expected_path(world: World, hazard: np.ndarray, prices: Prices) -> Path:
     """The expected path of a referral given monthly start chances `hazard` [..., group]."""
     groups = len(world.group_names)
-    span = int((world.max_months + world.sustain_months + prices.sustainment_payments).max()) + 2
+    span = int((world.max_months + world.sustain_months + prices.outcome_lag_months + prices.sustainment_payments).max()) + 2
     shape = hazard.shape[:-1] + (groups, span)
     on_caseload = np.zeros(shape)
     outcomes = np.zeros(shape)
@@ -84,9 +92,9 @@ def expected_path(world: World, hazard: np.ndarray, prices: Prices) -> Path:
         on_caseload[..., g, :] = np.where(ages, stay, 0.0)
         starts = on_caseload[..., g, :] * hazard[..., g, None]
         keep = 1.0 - world.job_loss[g]
-        lag = int(world.sustain_months[g])
+        lag = int(world.sustain_months[g]) + prices.outcome_lag_months  # no job is lost while data is awaited
         paid = np.zeros_like(starts)
-        paid[..., lag:] = starts[..., : span - lag] * keep**lag
+        paid[..., lag:] = starts[..., : span - lag] * keep ** int(world.sustain_months[g])
         outcomes[..., g, :] = paid
         for k in range(1, int(prices.sustainment_payments[g]) + 1):
             sustained[..., g, k:] += paid[..., : span - k] * keep**k

@@ -215,12 +215,19 @@ class Payment(Model):
     by_year: tuple[YearMultipliers, ...] = param(
         (), "multipliers", "Multipliers by contract year; the last one holds for later years."
     )
+    outcome_lag_months: int = param(
+        0, "months", "Months between an outcome being sustained and the data that pays it arriving.",
+        "JC 2014: about 2 years' data lag in Transforming Rehabilitation", ge=0, le=60,
+    )
 
 
 class PrimeRules(Model):
     management_fee: float = param(0.15, "share", "Share of payments the prime keeps before passing them down.", ge=0, lt=1)
     risk_passed_down: float = param(
         1.0, "share", "Share of outcome risk passed to subcontractors (the rest is paid to them as a fee).", ge=0, le=1
+    )
+    tier2_risk_passed_down: float | None = param(
+        None, "share", "The same for tier-2 subcontractors, where it differs (None: as tier 1).", "JC 2014: tier 3 carries no risk", ge=0, le=1
     )
     referral_policy: Literal["fair", "cream", "starve_tier2"] = param(
         "fair", "policy", "How the prime routes referrals between in-house delivery and subcontractors."

@@ -269,7 +269,7 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray) -> dict[str, 
     if design.delivery.model == "prime":
         # The part of outcome pay not passed down becomes a fee per referral at the prime's expectation.
         outcome_pay = mult[3] * market.prices.outcome * path.outcomes.sum(-1) + mult[4] * market.prices.sustainment * path.sustainment_payments.sum(-1)
-        risk_fee = (1 - design.delivery.prime.risk_passed_down) * outcome_pay
+        risk_fee = outcome_pay  # expected outcome pay per referral; a subcontractor gets the share it does not risk
 
     income_lot = income @ referrals.T  # [team, lot] per month at list prices
     cost_lot = cost @ referrals.T + compliance[:, None]

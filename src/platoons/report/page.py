@@ -6,7 +6,7 @@ import html
 import json
 from urllib.parse import quote
 
-from platoons.report.parts import Chart, Section, Table
+from platoons.report.parts import Chart, Section
 from platoons.report.store import Store
 
 STYLE = """

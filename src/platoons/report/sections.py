@@ -582,7 +582,8 @@ def sensitivity(store: Store) -> Section:
         mine = [r for r in rows if r[1] == metric]
         indices = sorted({r[3] for r in mine}, key=lambda i: (PREFERRED_INDEX.index(i) if i in PREFERRED_INDEX else 99, i))
         rank_index = indices[0]
-        first = [r for r in mine if r[0] == designs[0] and r[3] == rank_index]
+        lead = next(d for d in designs if any(r[0] == d and r[3] == rank_index for r in mine))
+        first = [r for r in mine if r[0] == lead and r[3] == rank_index]
         order = [r[2] for r in sorted(first, key=lambda r: _finite_or(r[4], -math.inf))]
         parameters = order + sorted({r[2] for r in mine} - set(order))
         figure = go.Figure()
@@ -603,7 +604,7 @@ def sensitivity(store: Store) -> Section:
         figure.update_yaxes(automargin=True)
         figure.update_layout(**_layout(barmode="group", height=max(320, 60 + 28 * len(parameters) * max(1, len(indices)))))
         top = max(first, key=lambda r: _finite_or(r[4], -math.inf), default=None)
-        reading = (f"For {designs[0]}, {metric} is most sensitive to {top[2]} ({rank_index} {plain(top[4])})."
+        reading = (f"For {lead}, {metric} is most sensitive to {top[2]} ({rank_index} {plain(top[4])})."
                    if top and math.isfinite(top[4]) else f"No finite {rank_index} index for {metric}.")
         charts.append(Chart(f"sensitivity-{_slug(metric)}", f"Sensitivity of {metric}", reading, figure,
                             Data(f"sensitivity-{_slug(metric)}.csv", ("design", "metric", "parameter", "index", "value", "conf"),
@@ -611,7 +612,7 @@ def sensitivity(store: Store) -> Section:
     intro = ("Global sensitivity indices from the sweep: Sobol first-order (S1) and total (ST) indices, or Morris "
              "elementary effects (mu_star, sigma); whiskers are the confidence half-widths the sweep reported.")
     if len(metrics) > MAX_SENSITIVITY_CHARTS:
-        intro += f" The first {MAX_SENSITIVITY_CHARTS} of {len(metrics)} metrics are shown; the CSVs hold the rest of each."
+        intro += f" The first {MAX_SENSITIVITY_CHARTS} of the {len(metrics)} metrics with indices are shown."
     return Section("sensitivity", "Sensitivity", intro, charts)
 
 

@@ -171,3 +171,10 @@ def test_contracts_above_the_minimum_keep_their_share():
     market = started(scenario, months=24)
     assert market.events.get("years_below_minimum", 0) == 0
     assert np.allclose(market.area_share, 0.5)
+
+
+def test_sub_area_lots_share_their_area_at_random():
+    market = _start(small({**LOCAL, "design.lots.lots_per_area": 4}), 1)
+    assert len(market.lots) == 16
+    assert np.allclose(market.area_share.sum(axis=0), 1.0)
+    assert np.allclose(market.area_share[market.area_share > 0], 0.25)

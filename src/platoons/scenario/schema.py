@@ -181,6 +181,9 @@ class LotPlan(Model):
         "regional", "structure", "How areas are grouped into lots."
     )
     explicit: tuple[LotSpec, ...] = param((), "lots", "The lots, when structure is explicit.")
+    lots_per_area: int = param(
+        1, "lots", "With structure `area`: sub-area lots per area, sharing its referrals at random.", ge=1, le=100
+    )
     set_aside_share: float = param(0.0, "share", "Share of lots reserved for small providers.", "EU Directive 2014/24 art. 46", ge=0, le=1)
     max_lots_per_provider: int | None = param(None, "lots", "Most lots one provider may win.", "EU Directive 2014/24 art. 46", ge=1)
     package_bids: bool = param(False, "flag", "Providers may bid for bundles of lots in their region.")

@@ -29,8 +29,11 @@ def build_lots(scenario: Scenario, world: World) -> LotBook:
         specs = [("national", np.arange(n_areas), 1.0, False)]
     elif plan.structure == "regional":
         specs = [(name, np.flatnonzero(world.area_region == r), 1.0, False) for r, name in enumerate(world.region_names)]
-    elif plan.structure == "area":
+    elif plan.structure == "area" and plan.lots_per_area == 1:
         specs = [(name, np.array([a]), 1.0, False) for a, name in enumerate(world.area_names)]
+    elif plan.structure == "area":
+        k = plan.lots_per_area
+        specs = [(f"{name}-{i + 1}", np.array([a]), 1.0 / k, False) for a, name in enumerate(world.area_names) for i in range(k)]
     else:
         index = {name: a for a, name in enumerate(world.area_names)}
         specs = [

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -138,6 +139,23 @@ def test_parameters_with_units_sources_and_what_designs_change(store):
     assert changes[("local-lots", "design.lots.structure")]["design_value"] == "area"
     assert changes[("local-lots", "design.lots.structure")]["baseline_value"] == "regional"
     assert ("local-lots", "design.name") not in changes
+
+
+def test_scenarios_from_another_version_of_the_schema(store, tmp_path):
+    """A stored scenario with a parameter the schema lacks, and without one it has, is listed as stored."""
+    copy = tmp_path / "copy"
+    shutil.copytree(store, copy)
+    rows = pq.read_table(copy / "scenarios.parquet").to_pylist()
+    for row in rows:
+        data = json.loads(row["scenario_json"])
+        data["design"]["bidding"]["legacy_knob"] = 3
+        del data["design"]["bidding"]["optimism"]
+        row["scenario_json"] = json.dumps(data)
+    pq.write_table(pa.Table.from_pylist(rows), copy / "scenarios.parquet")
+    baseline = {r["parameter"]: r for r in downloads(build_report(copy))["parameters.csv"]}
+    assert baseline["design.bidding.legacy_knob"]["value"] == "3" and baseline["design.bidding.legacy_knob"]["unit"] == ""
+    assert baseline["design.bidding.optimism"]["value"] == "(not in the stored scenario)"
+    assert baseline["design.lots.explicit[].name"]["value"] == "(none)" and "design.lots.explicit" not in baseline
 
 
 def test_tables_may_be_folders_of_parts(store, tmp_path):

@@ -149,7 +149,8 @@ def _describe_runs(store: Store) -> str:
     runs = "{} run{}".format(*_count(counts[0][0], counts[-1][0]))
     futures = "" if counts[-1][1] == 1 else " in {} future{}".format(*_count(counts[0][1], counts[-1][1]))
     scenario = store.scenarios.get(store.baseline)
-    months = f" of {scenario['run']['months']} months" if scenario else ""
+    months = (scenario or {}).get("run", {}).get("months")
+    months = f" of {months} months" if months else ""
     designs = ", ".join(html.escape(d) for d in store.designs)
     return (f"{len(store.designs)} design{'s' if len(store.designs) != 1 else ''} ({designs}); baseline "
             f"<strong>{html.escape(store.baseline)}</strong>; {runs}{months} per design{futures}, every design on the "

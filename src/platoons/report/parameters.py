@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import json
-from typing import Any, Iterator
+from typing import Any, Iterator, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -28,29 +28,45 @@ def parameters_section(store: Store) -> Section:
 
 
 def flatten_scenario(data: dict) -> Iterator[tuple[str, tuple[str, tuple[str, ...], Any]]]:
-    """(concrete path, (schema path, item keys, value)) for every leaf of a scenario, in schema order.
+    """(concrete path, (schema path, item keys, value)) for every leaf of a stored scenario, in its order.
 
     The schema path is the one `platoons.scenario.describe.parameters()` uses (`[]` for list items);
     the item keys are what stands for each `[]` in the concrete path (a name, a key or a position).
+    The stored data is read as it is, not validated: a store written under another version of the
+    schema still has its parameters listed, those the schema does not know without their metadata.
     """
     from platoons.scenario.schema import Scenario
 
-    yield from _walk(Scenario.model_validate(data), "", "", ())
+    yield from _walk(data, "", "", (), Scenario)
 
 
-def _walk(value: Any, path: str, template: str, keys: tuple[str, ...]):
-    if isinstance(value, BaseModel):
-        for name in type(value).model_fields:
-            yield from _walk(getattr(value, name), _join(path, name), _join(template, name), keys)
-    elif isinstance(value, dict) and value and all(isinstance(v, BaseModel) for v in value.values()):
+def _walk(value: Any, path: str, template: str, keys: tuple[str, ...], annotation: Any):
+    model, collection = _model_in(annotation), get_origin(annotation) in (tuple, list, dict)
+    if isinstance(value, dict) and model is not None and collection:  # a mapping of items, e.g. prices by group
         for key, item in value.items():
-            yield from _walk(item, _join(path, str(key)), template + "[]", (*keys, str(key)))
-    elif isinstance(value, (tuple, list)) and value and all(isinstance(v, BaseModel) for v in value):
+            yield from _walk(item, _join(path, str(key)), template + "[]", (*keys, str(key)), model)
+    elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value) and (model or annotation is None):
         for i, item in enumerate(value):
-            key = str(getattr(item, "name", i))
-            yield from _walk(item, _join(path, key), template + "[]", (*keys, key))
+            key = str(item.get("name", i))
+            yield from _walk(item, _join(path, key), template + "[]", (*keys, key), model)
+    elif isinstance(value, dict) and (model is not None or not path):
+        fields = model.model_fields if model is not None else {}
+        for name, item in value.items():
+            inner = fields[name].annotation if name in fields else None
+            yield from _walk(item, _join(path, name), _join(template, name), keys, inner)
     else:
         yield path, (template, keys, value)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model an annotation holds, directly or as the items of a collection or an optional."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for inner in get_args(annotation):
+        found = _model_in(inner)
+        if found is not None:
+            return found
+    return None
 
 
 def _join(prefix: str, name: str) -> str:
@@ -83,8 +99,11 @@ def _baseline_table(baseline: str, flat: dict[str, tuple[str, tuple[str, ...], A
     by_template: dict[str, list[tuple[tuple[str, ...], Any]]] = {}
     for template, keys, value in flat.values():
         by_template.setdefault(template, []).append((keys, value))
+    # Parameters the schema does not know (a store from another version) follow, without metadata;
+    # an empty list is already shown by its items' rows.
+    unknown = [t for t in by_template if t not in meta and not any(m.startswith(t + "[]") for m in meta)]
     rows = []
-    for template in list(meta) + [t for t in by_template if t not in meta]:
+    for template in list(meta) + unknown:
         info = meta.get(template, {"unit": "", "description": "", "source": ""})
         rows.append((template, _values(template, by_template.get(template, [])), info))
     body = "".join(
@@ -104,7 +123,7 @@ def _baseline_table(baseline: str, flat: dict[str, tuple[str, tuple[str, ...], A
 def _values(template: str, items: list[tuple[tuple[str, ...], Any]]) -> str:
     """One parameter's value, or its values across the list items it belongs to."""
     if not items:
-        return "(none)"
+        return "(none)" if "[]" in template else "(not in the stored scenario)"
     if len(items) == 1 and not items[0][0]:
         return show(items[0][1])
     values = [v for _, v in items]

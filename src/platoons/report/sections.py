@@ -381,7 +381,7 @@ def _band_edges(store: Store) -> list[str]:
     scenario = store.scenarios.get(store.baseline)
     if not scenario:
         return []
-    edges = [_short_money(e) for e in scenario["sector"]["size_band_edges_gbp"]]
+    edges = [_short_money(e) for e in scenario.get("sector", {}).get("size_band_edges_gbp", ())]
     if not edges:
         return []
     return [f"under {edges[0]}"] + [f"{a} to {b}" for a, b in zip(edges, edges[1:])] + [f"{edges[-1]} and over"]
@@ -478,9 +478,9 @@ def outcomes_by_group(store: Store, colours: dict[str, str]) -> Section:
 
 def _need_groups(store: Store, stats) -> list[str]:
     scenario = store.scenarios.get(store.baseline)
-    if scenario:
-        groups = sorted(scenario["world"]["need_groups"], key=lambda g: -g["no_support_outcome_rate"])
-        return [g["name"] for g in groups]
+    groups = (scenario or {}).get("world", {}).get("need_groups")
+    if groups:
+        return [g["name"] for g in sorted(groups, key=lambda g: -g.get("no_support_outcome_rate", 0.0))]
     return sorted({m.removeprefix("outcome_rate_") for _, m in stats if m.startswith("outcome_rate_")})
 
 

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from platoons.metrics import SIZE_BANDS, TIERS, describe_metric
+from platoons.metrics import SIZE_BANDS, TIERS, Metric, describe_metric
 from platoons.report.format import money, number, percent, plain
 from platoons.report.parts import Chart, Data, Section, Table, design_colours, translucent
 from platoons.report.store import Store
@@ -105,7 +105,7 @@ def headline(store: Store) -> Section:
                    for d in store.designs)
     body, rows = [], []
     for metric in metrics:
-        meta = describe_metric(metric)
+        meta = _describe(metric)
         cells = []
         for design in store.designs:
             mean, low, high = stats.get((design, metric), (math.nan,) * 3)
@@ -152,7 +152,7 @@ def paired_verdicts(store: Store, metrics: list[str]) -> dict[tuple[str, str], t
             diffs.setdefault((design, metric), []).append(diff)
     verdicts = {}
     for (design, metric), values in diffs.items():
-        better = describe_metric(metric).better
+        better = _describe(metric).better
         if better == "neither":
             continue
         low, high = np.percentile(values, [100 * INTERVAL[0], 100 * INTERVAL[1]])
@@ -626,6 +626,14 @@ def _layout(**overrides) -> dict:
     )
     layout.update(overrides)
     return layout
+
+
+def _describe(metric: str) -> Metric:
+    """The registry's unit and better direction; a metric it does not know (an older store's) has neither."""
+    try:
+        return describe_metric(metric)
+    except KeyError:
+        return Metric(metric, "", "neither", "")
 
 
 def _finite(value) -> float:

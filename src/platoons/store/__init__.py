@@ -1,4 +1,8 @@
-"""Writing results as tidy Parquet tables; each file appears whole or not at all."""
+"""Results as tidy Parquet tables with DuckDB views over them; each file appears whole or not at all.
+
+`write_results` writes a comparison held in memory; `SweepStore` streams a long sweep to disk
+in part files as its runs finish; `open_store` reads either kind of directory.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,11 @@ from typing import Iterable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from platoons.experiment import Outcome
+from platoons.experiment.runs import Outcome
+from platoons.store.sweep import SweepStore, read_manifest
+from platoons.store.views import open_store, write_views
+
+__all__ = ["SweepStore", "open_store", "read_manifest", "write_results", "write_views"]
 
 
 def write_results(directory: str | Path, outcomes: Iterable[Outcome], summary: dict, scenarios: dict | None = None) -> list[Path]:
@@ -32,7 +40,8 @@ def write_results(directory: str | Path, outcomes: Iterable[Outcome], summary: d
                for i, (name, scenario) in enumerate((scenarios or {}).items())]
     tables = {"runs": runs, "metrics": metrics, "timeseries": series, "flows": flows, "summary": summary_rows,
               "scenarios": designs or {"design": [], "order": [], "scenario_json": []}}
-    return [_write(directory / f"{name}.parquet", rows) for name, rows in tables.items()]
+    written = [_write(directory / f"{name}.parquet", rows) for name, rows in tables.items()]
+    return [*written, write_views(directory)]
 
 
 def _rows(outcomes: Iterable[Outcome]):

@@ -19,12 +19,14 @@ app = typer.Typer(
 def _register_commands() -> None:
     # Imported here so that `import platoons.cli` stays cheap and side-effect free.
     from platoons.cli import report, simulation, tender
+    from platoons.cli import experiments
 
     commands = (simulation.run, simulation.compare, simulation.validate, simulation.describe, simulation.presets,
                 simulation.calibrate)
     for command in commands:
         app.command()(command)
     app.command("tender")(tender.tender)
+    app.command()(experiments.sweep), app.command()(experiments.summarize)
     app.command("report")(report.report)
 
 

@@ -1,0 +1,144 @@
+"""`platoons sweep` and `platoons summarize`: experiments at scale, and what their stores say."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from platoons.cli.simulation import KEY_METRICS, _clean, _fmt, _print_comparison
+from platoons.errors import InputError
+
+LABELS = {"S1": "S1", "ST": "ST", "mu_star": "mu*", "mu": "mu", "sigma": "sigma"}
+
+
+def sweep(
+    experiment: Path = typer.Argument(..., help="An experiment YAML file."),
+    out: Path = typer.Option(..., "--out", help="The store directory (Parquet parts and store.duckdb)."),
+    resume: bool = typer.Option(False, "--resume", help="Finish a sweep that stopped; only missing runs are run."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing store."),
+    executor: Optional[str] = typer.Option(None, help="sequential, processes or dask (default: processes; dask with --scheduler)."),
+    workers: Optional[int] = typer.Option(None, min=1, help="Local worker processes (default: all cores)."),
+    scheduler: Optional[str] = typer.Option(None, help="tcp://HOST:PORT of a running Dask scheduler to send the runs to."),
+    batch_size: int = typer.Option(64, "--batch-size", min=1, help="Runs per part file."),
+) -> None:
+    """Run an experiment: every design in every future, replicated, streamed into a store."""
+    from platoons.experiment import EXECUTORS, load_sweep, make_executor, run_sweep
+
+    if resume and force:
+        raise InputError("--resume", "--force", "", None, message="--resume and --force do not go together; pick one")
+    chosen = executor or ("dask" if scheduler else "processes")
+    if chosen not in EXECUTORS:
+        raise InputError("--executor", "executor", " or ".join(EXECUTORS), chosen)
+    if scheduler is not None and chosen != "dask":
+        raise InputError("--scheduler", "executor", "dask when a scheduler is given", chosen)
+    planned = load_sweep(experiment)
+    try:
+        report = run_sweep(planned, out, make_executor(chosen, workers, scheduler), resume=resume, force=force,
+                           batch_size=batch_size, progress=sys.stderr.isatty())
+    except KeyboardInterrupt:
+        print(f"interrupted; finished runs are kept. Resume with: platoons sweep {experiment} --out {out} --resume",
+              file=sys.stderr)
+        raise SystemExit(130) from None
+    rate = report.new / report.seconds if report.seconds > 0 else float("nan")
+    print(f"{report.done} of {report.runs} runs in {out} ({report.new} new in {report.seconds:.1f} s, "
+          f"{rate:.1f} runs/s). Results: platoons summarize {out}")
+
+
+def summarize(
+    directory: Path = typer.Argument(..., help="A store written by `platoons sweep` or `platoons compare --out`."),
+    metric: list[str] = typer.Option([], "--metric", help="Metrics to show (repeatable; default: the key metrics)."),
+    as_json: bool = typer.Option(False, "--json", help="Print machine-readable output (every metric)."),
+) -> None:
+    """Per-design means with 90% intervals and, for sobol and morris sweeps, sensitivity indices."""
+    from platoons.store import open_store, read_manifest
+
+    where = str(directory)
+    manifest = read_manifest(directory)
+    connection = open_store(directory)
+    tables = {row[0] for row in connection.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    if "summary" not in tables:
+        if manifest is None:
+            raise InputError(where, "DIRECTORY", "a store written by platoons sweep or platoons compare --out", where)
+        done = connection.execute("SELECT count(*) FROM runs").fetchone()[0] if "runs" in tables else 0
+        raise InputError(where, "DIRECTORY", "", None, message=(
+            f"holds {done} of {manifest['runs']} runs; finish the sweep with "
+            f"platoons sweep {manifest['source']} --out {where} --resume"))
+    if manifest is not None:
+        designs = list(manifest["designs"])
+    else:
+        designs = [r[0] for r in connection.execute('SELECT design FROM scenarios ORDER BY "order"').fetchall()]
+    summary: dict[str, dict[str, dict[str, float]]] = {d: {} for d in designs}
+    for design, name, mean, low, high in connection.execute(
+            "SELECT design, metric, mean, low, high FROM summary ORDER BY metric").fetchall():
+        summary.setdefault(design, {})[name] = {"mean": mean, "low": low, "high": high}
+    sensitivity: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
+    if "sensitivity" in tables:
+        for design, name, parameter, index, value, conf in connection.execute(
+                "SELECT design, metric, parameter, index, value, conf FROM sensitivity").fetchall():
+            cell = sensitivity.setdefault(design, {}).setdefault(name, {}).setdefault(parameter, {})
+            cell[index] = value
+            if conf is not None and math.isfinite(conf):
+                cell[f"{index}_conf"] = conf
+    connection.close()
+    method = ((manifest or {}).get("sampler") or {}).get("method")
+    runs = manifest["runs"] if manifest else None
+    if as_json:
+        print(json.dumps(_clean({"runs": runs, "sampler": method, "designs": summary, "sensitivity": sensitivity})))
+        return
+    known = set(summary[designs[0]])
+    unknown = [m for m in metric if m not in known]
+    if unknown:
+        raise InputError("--metric", "metric", "a metric of the store", unknown[0])
+    if metric:
+        _print_metrics(summary, designs, metric)
+    else:
+        _print_comparison(summary, designs)
+    if sensitivity:
+        _print_sensitivity(sensitivity, designs, metric or [m for m in KEY_METRICS if m in known], method)
+
+
+def _print_metrics(summary: dict, designs: list[str], metrics: list[str]) -> None:
+    table = Table(title="Designs (mean [90% interval])")
+    table.add_column("metric")
+    for design in designs:
+        table.add_column(design, justify="right")
+    for name in metrics:
+        table.add_row(name, *(f"{_fmt(c['mean'])} [{_fmt(c['low'])}, {_fmt(c['high'])}]"
+                              for c in (summary[d][name] for d in designs)))
+    Console().print(table)
+
+
+def _print_sensitivity(sensitivity: dict, designs: list[str], metrics: list[str], method: str | None) -> None:
+    order = ("ST", "S1") if method == "sobol" else ("mu_star", "sigma")
+    heading = "Sobol indices: total (ST) and first order (S1), +- 95% confidence" if method == "sobol" else \
+        "Morris elementary effects: mu* (+- 95% confidence) and sigma, per whole range of the parameter"
+    table = Table(title=heading)
+    table.add_column("metric"), table.add_column("parameter")
+    for design in designs:
+        table.add_column(design, justify="right")
+    parameters = sorted({p for by_metric in sensitivity.values() for cells in by_metric.values() for p in cells})
+    for name in metrics:
+        for parameter in parameters:
+            cells = [sensitivity.get(d, {}).get(name, {}).get(parameter) for d in designs]
+            if not any(cells):
+                continue
+            table.add_row(name, parameter, *(_indices(cell, order) for cell in cells))
+    Console(width=max(120, 30 + 26 * len(designs))).print(table)
+
+
+def _indices(cell: dict | None, order: tuple[str, ...]) -> str:
+    if not cell:
+        return "-"
+    parts = []
+    for index in order:
+        value, conf = cell.get(index), cell.get(f"{index}_conf")
+        text = f"{LABELS[index]} {_fmt(value)}"
+        parts.append(text + (f"+-{_fmt(conf)}" if conf is not None else ""))
+    return " ".join(parts)

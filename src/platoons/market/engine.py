@@ -345,9 +345,13 @@ def delivery_costs(market: Market, month: Month) -> dict[Kind, np.ndarray]:
     dynamics = market.scenario.sector.dynamics
     live = _live_placements(market)
     staff = (month.served * world.cost_to_serve_gbp).sum(axis=1)
-    # Compliance and reporting fall on placements with people to report on.
-    has_people = month.served.sum(axis=1) > 0
-    compliance = dynamics.compliance_gbp_per_month * (1.5 - p.management[pl.provider]) * live * has_people
+    # Compliance and reporting fall once a month on each provider's part of a lot that has people
+    # to report on, whatever the number of cohorts; the cost is spread over its cohorts by caseload.
+    served = month.served.sum(axis=1) * live
+    unit = _delivery_units(pl)
+    unit_served = np.bincount(unit, weights=served)[unit] if len(pl) else np.zeros(0)
+    per_unit = dynamics.compliance_gbp_per_month * (1.5 - p.management[pl.provider])
+    compliance = np.where(unit_served > 0, per_unit * served / np.maximum(unit_served, 1e-12), 0.0)
     return {Kind.STAFF: staff, Kind.OVERHEAD: staff * p.overhead_rate[pl.provider], Kind.COMPLIANCE: compliance}
 
 

@@ -430,10 +430,12 @@ def close_year(market: Market) -> None:
     """Learning from experience, surplus into capacity, shrinking without income, entry."""
     p, pl = market.providers, market.placements
     dynamics = market.scenario.sector.dynamics
-    named_tier2 = _live_placements(market) & (pl.role == Role.TIER2) & (pl.share.sum(axis=1) > 0)
-    market.count("tier2_years", named_tier2.sum())
-    _record_supply_chains(market)
-    market.count("tier2_idle_years", (named_tier2 & (pl.referred_this_year.sum(axis=1) == 0)).sum())
+    referral_months = market.scenario.world.referral_months
+    if referral_months is None or market.month < referral_months:  # no referrals, no bid candy to count
+        named_tier2 = _live_placements(market) & (pl.role == Role.TIER2) & (pl.share.sum(axis=1) > 0)
+        market.count("tier2_years", named_tier2.sum())
+        market.count("tier2_idle_years", (named_tier2 & (pl.referred_this_year.sum(axis=1) == 0)).sum())
+        _record_supply_chains(market)
     performance.review(market)
     pl = market.placements
     pl.referred_this_year[:] = 0

@@ -51,7 +51,8 @@ class Processes:
         context = multiprocessing.get_context(method)
         if method == "forkserver":
             context.set_forkserver_preload(["platoons.experiment.runs"])  # import once, not in every worker
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_watch_driver,
+                                   initargs=(os.getpid(),))
         try:
             yield from _stream(lambda task: pool.submit(run_task, task), _wait_first, tasks, workers * IN_FLIGHT_PER_WORKER)
         finally:
@@ -151,3 +152,33 @@ def _stream(submit: Callable, next_done: Callable, tasks: Iterable[Task], window
 
 def _wait_first(pending):
     return wait(pending, return_when=FIRST_COMPLETED)
+
+
+def _watch_driver(pid: int, every_s: float = 1.0) -> None:
+    """In a worker: exit once the driver is gone.
+
+    A driver killed outright (SIGKILL) cannot stop its workers, and a pool's workers never see
+    the end of their task queue, so each one checks that its driver still lives.
+    """
+    import threading
+    import time
+
+    import psutil
+
+    try:
+        born = psutil.Process(pid).create_time()
+    except psutil.NoSuchProcess:
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(every_s)
+            try:
+                driver = psutil.Process(pid)
+                if driver.create_time() == born and driver.status() != psutil.STATUS_ZOMBIE:
+                    continue
+            except psutil.NoSuchProcess:
+                pass
+            os._exit(1)
+
+    threading.Thread(target=watch, name="watch-driver", daemon=True).start()

@@ -124,14 +124,15 @@ def test_without_uncertainties_a_sweep_runs_what_compare_runs(tmp_path):
     assert all((a == b) or (math.isnan(b) and a == "NaN") for (_, _, a), (_, _, b) in zip(got, expected))
 
 
-def test_resume_after_sigkill_ends_identical_to_an_uninterrupted_sweep(tmp_path):
+@pytest.mark.parametrize("executor", ["sequential", pytest.param("processes", marks=pytest.mark.slow)])
+def test_resume_after_sigkill_ends_identical_to_an_uninterrupted_sweep(tmp_path, executor):
     experiment = write_experiment(tmp_path, sampler={"method": "lhs", "futures": 6}, replicates=6,
                                   designs=["local-lots", "regional-direct", "consortium"])
     whole, killed = tmp_path / "whole", tmp_path / "killed"
     assert platoons("sweep", experiment, "--out", whole, "--executor", "sequential").returncode == 0
-    args = ["sweep", experiment, "--out", killed, "--executor", "sequential", "--batch-size", "3"]
+    args = ["sweep", experiment, "--out", killed, "--executor", executor, "--workers", "2", "--batch-size", "3"]
     sweep = subprocess.Popen([sys.executable, "-m", "platoons", *map(str, args)], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+                             stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         while len(list((killed / "runs").glob("part-*.parquet"))) < 3 and sweep.poll() is None:
@@ -141,11 +142,31 @@ def test_resume_after_sigkill_ends_identical_to_an_uninterrupted_sweep(tmp_path)
         os.kill(sweep.pid, signal.SIGKILL)
         sweep.wait()
     assert not (killed / "summary.parquet").exists(), "the sweep finished before it was killed"
+    _assert_session_ends(sweep.pid)  # workers do not outlive a driver killed outright
     incomplete = platoons("summarize", killed)
     assert incomplete.returncode == 2 and "--resume" in incomplete.stderr
-    resumed = platoons("sweep", experiment, "--out", killed, "--resume", "--executor", "sequential")
+    resumed = platoons("sweep", experiment, "--out", killed, "--resume", "--executor", executor)
     assert resumed.returncode == 0, resumed.stderr
     assert store_rows(killed) == store_rows(whole)
+
+
+def _assert_session_ends(session: int, within_s: float = 15) -> None:
+    import psutil
+
+    def members():
+        found = []
+        for process in psutil.process_iter():
+            try:
+                if os.getsid(process.pid) == session and process.status() != psutil.STATUS_ZOMBIE:
+                    found.append(process)
+            except (OSError, psutil.Error):
+                continue
+        return found
+
+    deadline = time.monotonic() + within_s
+    while members():
+        assert time.monotonic() < deadline, f"processes left behind: {members()}"
+        time.sleep(0.2)
 
 
 def test_resume_ignores_partial_files_and_parts_of_batches_that_never_counted(tmp_path):

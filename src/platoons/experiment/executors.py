@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
 from itertools import islice
@@ -54,7 +55,8 @@ class Processes:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_watch_driver,
                                    initargs=(os.getpid(),))
         try:
-            yield from _stream(lambda task: pool.submit(run_task, task), _wait_first, tasks, workers * IN_FLIGHT_PER_WORKER)
+            yield from _stream(lambda task: pool.submit(run_task, task), _wait_first, tasks,
+                               lambda: workers * IN_FLIGHT_PER_WORKER)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -71,8 +73,14 @@ class Dask:
 
         client, cluster = self._connect()
         try:
-            threads = sum(client.nthreads().values())
             running = as_completed(loop=client.loop)
+            checked = {"at": float("-inf"), "threads": 1}
+
+            def window() -> int:  # workers may join or leave an existing cluster during a sweep
+                now = time.monotonic()
+                if now - checked["at"] > 2.0:
+                    checked["at"], checked["threads"] = now, max(sum(client.nthreads().values()), 1)
+                return checked["threads"] * IN_FLIGHT_PER_WORKER
 
             def submit(task: Task):
                 future = client.submit(run_task, task, pure=False)
@@ -83,7 +91,7 @@ class Dask:
                 future = next(running)
                 return {future}, None
 
-            yield from _stream(submit, next_done, tasks, max(threads, 1) * IN_FLIGHT_PER_WORKER)
+            yield from _stream(submit, next_done, tasks, window)
         finally:
             client.close()
             if cluster is not None:
@@ -136,16 +144,17 @@ def execute(tasks: list[Task], executor: str = "processes", workers: int | None 
             following += 1
 
 
-def _stream(submit: Callable, next_done: Callable, tasks: Iterable[Task], window: int) -> Iterator[Outcome]:
-    """Keep up to `window` tasks in flight; yield each outcome as it finishes."""
+def _stream(submit: Callable, next_done: Callable, tasks: Iterable[Task],
+            window: Callable[[], int]) -> Iterator[Outcome]:
+    """Keep up to `window()` tasks in flight; yield each outcome as it finishes."""
     tasks = iter(tasks)
-    pending = {submit(task) for task in islice(tasks, window)}
+    pending = {submit(task) for task in islice(tasks, window())}
     while pending:
         done, _ = next_done(pending)
         for future in done:
             pending.discard(future)
             outcome = future.result()
-            for task in islice(tasks, 1):
+            for task in islice(tasks, max(window() - len(pending), 0)):
                 pending.add(submit(task))
             yield outcome
 
@@ -161,7 +170,6 @@ def _watch_driver(pid: int, every_s: float = 1.0) -> None:
     the end of their task queue, so each one checks that its driver still lives.
     """
     import threading
-    import time
 
     import psutil
 

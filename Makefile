@@ -16,10 +16,12 @@ run: $(STAMP)
 	$(VENV)/bin/platoons compare --replicates 20 --out results/
 
 test: $(STAMP)
-	$(PY) -m pytest
+	scripts/install-chromium.sh
+	PLATOONS_BROWSER_TESTS=required $(PY) -m pytest
 
 bench: $(STAMP)
-	$(PY) benchmarks/main_job.py
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) results

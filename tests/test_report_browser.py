@@ -1,6 +1,6 @@
 """The report as a reader sees it: opened offline in headless Chromium (Debian's `chromium`, driven by Playwright).
 
-`.ci/run` installs Chromium and sets PLATOONS_BROWSER_TESTS=required, so there these tests run or fail;
+`make test` installs Chromium and sets PLATOONS_BROWSER_TESTS=required, so there these tests run or fail;
 elsewhere they are skipped when /usr/bin/chromium is missing.
 """
 

@@ -35,7 +35,8 @@ def run(
     from platoons.simulate import simulate
 
     chosen = load_scenario(scenario, parse_assignments(set_))
-    result = simulate(chosen, seed)
+    with _busy(f"simulating {chosen.design.name} for {chosen.run.months} months"):
+        result = simulate(chosen, seed)
     if out is not None:
         from platoons.store import write_results
 
@@ -160,6 +161,13 @@ def presets() -> None:
     """List the scenarios shipped with Platoons."""
     for name in preset_names():
         print(f"{name:<22} {preset_description(name)}")
+
+
+def _busy(message: str):
+    """A spinner on stderr while something runs, when a person is watching."""
+    from contextlib import nullcontext
+
+    return Console(stderr=True).status(message) if sys.stderr.isatty() else nullcontext()
 
 
 def _unique_name(existing: dict[str, Any], name: str) -> str:

@@ -52,14 +52,15 @@ def run_sweep(sweep: Sweep, out: str | Path, executor: Executor | None = None, *
     done_before = int(store.done.sum())
     started = time.perf_counter()
     new = 0
-    outcomes = executor.run(sweep.tasks(store.done.copy()))
-    try:
-        with closing(outcomes):
-            for outcome in with_progress(outcomes, sweep.runs, progress, "runs", done=done_before):
-                store.add(sweep.run_row(outcome.run_id), outcome)
-                new += 1
-    finally:
-        store.flush()  # what finished is kept, even when the sweep is stopped
+    if not store.complete:  # a finished store needs no workers started
+        outcomes = executor.run(sweep.tasks(store.done.copy()))
+        try:
+            with closing(outcomes):
+                for outcome in with_progress(outcomes, sweep.runs, progress, "runs", done=done_before):
+                    store.add(sweep.run_row(outcome.run_id), outcome)
+                    new += 1
+        finally:
+            store.flush()  # what finished is kept, even when the sweep is stopped
     if store.complete:
         finish(sweep, store)
     return SweepReport(store.directory, sweep.runs, int(store.done.sum()), new, time.perf_counter() - started)

@@ -113,6 +113,8 @@ class SweepStore:
                 f"{manifest['platoons_version']}; runs would not match, so start again with --force"))
         for leftover in directory.rglob("*.partial*"):
             leftover.unlink()
+        for name in RUN_TABLES:
+            (directory / name).mkdir(exist_ok=True)  # a kill can land between the manifest and the folders
         counted = {p.name for p in (directory / "runs").glob(PART_GLOB)}
         for name in RUN_TABLES[:-1]:
             for part in (directory / name).glob(PART_GLOB):

@@ -42,3 +42,16 @@ def test_presets_and_describe():
     assert "GBP/year" in done.stdout and "WPC 2013" in done.stdout
     bad = platoons("describe", "design.nothing")
     assert bad.returncode == 2 and "design.nothing" in bad.stderr
+
+
+def test_run_tables_reach_the_store(tmp_path):
+    from platoons.store import open_store
+
+    done = platoons("compare", "regional-prime", "--replicates", "2", "--set", "run.months=24", "--out", str(tmp_path),
+                    "--no-report", "--json")
+    assert done.returncode == 0, done.stderr
+    store = open_store(tmp_path)
+    for table in ("contracts", "supply_chains", "payments", "yearly", "cohorts", "provider_flows"):
+        assert store.execute(f"select count(*) from {table}").fetchone()[0] > 0, table
+    kinds = {row[0] for row in store.execute("select distinct role from supply_chains").fetchall()}
+    assert {"prime", "tier1", "tier2"} <= kinds

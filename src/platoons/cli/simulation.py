@@ -42,7 +42,8 @@ def run(
 
         from platoons.metrics import money_flows
 
-        outcome = Outcome(chosen.design.name, 0, result.seed, result.metrics, result.timeseries, money_flows(result))
+        outcome = Outcome(chosen.design.name, 0, result.seed, result.metrics, result.timeseries, money_flows(result),
+                          tables=result.tables)
         write_results(out, [outcome], summarize([outcome]), {chosen.design.name: chosen})
     if as_json:
         print(json.dumps({"metrics": _clean(result.metrics), "tables": _clean(result.tables)}))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -36,6 +36,7 @@ class Outcome:
     flows: dict[str, list]  # money between kinds of party (see platoons.metrics.money_flows)
     future: int = 0
     run_id: int = 0
+    tables: dict[str, dict[str, list]] = field(default_factory=dict)  # see platoons.metrics.tables
 
 
 def replicate_seeds(base_seed: int, replicates: int) -> list[int]:
@@ -57,4 +58,4 @@ def run_task(task: Task) -> Outcome:
 
     result: RunResult = simulate(task.scenario, task.seed)
     return Outcome(task.design, task.replicate, task.seed, result.metrics, result.timeseries, money_flows(result),
-                   future=task.future, run_id=task.run_id)
+                   future=task.future, run_id=task.run_id, tables=result.tables)

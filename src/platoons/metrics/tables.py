@@ -15,6 +15,19 @@ import numpy as np
 from platoons.ledger import Kind, Role
 from platoons.population import KINDS, SIZE_BANDS
 
+# Each table's columns and their types ("int", "float", "text", "flag"), in order.
+COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "contracts": (("contract", "int"), ("lots", "text"), ("start_month", "int"), ("end_month", "int"),
+                  ("holder_kind", "text"), ("holder_size_band", "text"), ("members", "int"),
+                  ("price_ratio", "float"), ("active_at_end", "flag")),
+    "supply_chains": (("year", "int"), ("role", "text"), ("named", "int"), ("with_no_referrals", "int"), ("referrals", "int")),
+    "payments": (("kind", "text"), ("group", "text"), ("amount_gbp", "float")),
+    "yearly": (("year", "int"), ("group", "text"), ("referrals", "int"), ("outcomes", "int"), ("outcome_rate", "float")),
+    "cohorts": (("cohort", "int"), ("group", "text"), ("referrals", "int"), ("outcomes", "int"), ("outcome_rate", "float")),
+    "provider_flows": (("year", "int"), ("kind", "text"), ("last_role", "text"), ("entries", "int"),
+                       ("failures", "int"), ("closures", "int")),
+}
+
 
 def run_tables(market, result) -> dict[str, dict[str, list]]:
     return {

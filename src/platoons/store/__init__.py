@@ -39,9 +39,29 @@ def write_results(directory: str | Path, outcomes: Iterable[Outcome], summary: d
     designs = [{"design": name, "order": i, "scenario_json": scenario.model_dump_json()}
                for i, (name, scenario) in enumerate((scenarios or {}).items())]
     tables = {"runs": runs, "metrics": metrics, "timeseries": series, "flows": flows, "summary": summary_rows,
-              "scenarios": designs or {"design": [], "order": [], "scenario_json": []}}
+              "scenarios": designs or {"design": [], "order": [], "scenario_json": []}, **_run_tables(outcomes)}
     written = [_write(directory / f"{name}.parquet", rows) for name, rows in tables.items()]
     return [*written, write_views(directory)]
+
+
+def _run_tables(outcomes: list[Outcome]) -> dict[str, pa.Table]:
+    """What each run can tell (contracts, supply chains, payments, ...), one table each, keyed by run."""
+    from platoons.metrics.tables import COLUMNS
+    from platoons.store.sweep import SCHEMAS
+
+    tables = {}
+    for name, columns in COLUMNS.items():
+        schema = pa.schema([("design", pa.string()), ("replicate", pa.int64())] + list(SCHEMAS[name])[4:])
+        rows = {field.name: [] for field in schema}
+        for o in outcomes:
+            table = o.tables.get(name, {})
+            n = len(next(iter(table.values()))) if table else 0
+            rows["design"] += [o.design] * n
+            rows["replicate"] += [o.replicate] * n
+            for column, _ in columns:
+                rows[column] += list(table.get(column, []))
+        tables[name] = pa.table(rows, schema=schema)
+    return tables
 
 
 def _rows(outcomes: Iterable[Outcome]):
@@ -64,7 +84,10 @@ def _rows(outcomes: Iterable[Outcome]):
 
 
 def _write(path: Path, rows) -> Path:
-    table = pa.table(rows) if isinstance(rows, dict) else pa.Table.from_pylist(rows)
+    if isinstance(rows, pa.Table):
+        table = rows
+    else:
+        table = pa.table(rows) if isinstance(rows, dict) else pa.Table.from_pylist(rows)
     partial = path.with_suffix(".parquet.partial")
     pq.write_table(table, partial)
     os.replace(partial, path)

@@ -31,10 +31,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from platoons.errors import InputError
+from platoons.metrics.tables import COLUMNS as TABLE_COLUMNS
 from platoons.store.views import DATABASE, PART_GLOB
 
 MANIFEST = "experiment.json"
-RUN_TABLES = ("metrics", "timeseries", "flows", "runs")  # runs last: its part is what makes a batch count
+RUN_TABLES = ("metrics", "timeseries", "flows", *TABLE_COLUMNS, "runs")  # runs last: its part makes a batch count
 WHOLE_TABLES = ("scenarios", "futures", "summary", "sensitivity")
 KEY = [("run_id", pa.int64()), ("design", pa.string()), ("future", pa.int64()), ("replicate", pa.int64())]
 SCHEMAS = {
@@ -44,6 +45,11 @@ SCHEMAS = {
                               ("amount_gbp", pa.float64())]),
 }
 PARAMETER_TYPES = {"number": pa.float64(), "text": pa.string(), "flag": pa.bool_()}
+COLUMN_TYPES = {"int": pa.int64(), "float": pa.float64(), "text": pa.string(), "flag": pa.bool_()}
+SCHEMAS.update({
+    name: pa.schema(KEY + [(column, COLUMN_TYPES[kind]) for column, kind in columns])
+    for name, columns in TABLE_COLUMNS.items()
+})
 
 
 def runs_schema(parameters: list[dict[str, str]]) -> pa.Schema:
@@ -151,6 +157,11 @@ class SweepStore:
         self._batch["flows"].append(_keyed(self._schemas["flows"], key, len(flows["kind"]), {
             "kind": flows["kind"], "source": flows["source"], "target": flows["target"],
             "amount_gbp": np.asarray(flows["amount_gbp"], dtype=float)}))
+        for name in TABLE_COLUMNS:
+            rows = outcome.tables.get(name, {})
+            n = len(next(iter(rows.values()))) if rows else 0
+            columns = {column: rows.get(column, []) for column, _ in TABLE_COLUMNS[name]}
+            self._batch[name].append(_keyed(self._schemas[name], key, n, columns))
         self._pending += 1
         if self._pending >= self.batch_size or time.monotonic() - self._last_flush >= self.flush_seconds:
             self.flush()

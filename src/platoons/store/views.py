@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-TABLES = ("runs", "metrics", "timeseries", "flows", "summary", "scenarios", "futures", "sensitivity")
+TABLES = ("runs", "metrics", "timeseries", "flows", "summary", "scenarios", "futures", "sensitivity",
+          "contracts", "supply_chains", "payments", "yearly", "cohorts", "provider_flows")
 DATABASE = "store.duckdb"
 PART_GLOB = "part-*.parquet"
 

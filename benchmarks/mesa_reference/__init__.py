@@ -1,0 +1,71 @@
+"""The Platoons market written again in Mesa 3, with an agent per provider and per participant.
+
+It serves twice: as the comparison in the benchmark (what the same model costs when written as
+most modellers would write it, one object per agent) and as a cross-check of the engine's
+monthly dynamics (`tests/test_mesa_crosscheck.py`). It reads the same `Scenario` and covers the
+core designs: direct, prime and consortium (not alliances, outcomes finance or minimum
+performance levels; `run_reference` refuses them).
+
+Shared with Platoons, so that the cross-check tests the monthly dynamics rather than the set-up:
+
+- the world, lots and prices (`build_world`, `build_lots`, `build_prices`), and the providers
+  drawn by `synthesize_providers` at the start and `draw_entrants` at each year end, each
+  turned into a `Provider` agent;
+- the tender: `platoons.tender.bidding.let_contracts` decides who wins which lots at the
+  start, at contract end and when orphaned lots are re-let each quarter. It reads a snapshot
+  of the provider agents (`MarketModel._tender_view`); the bid costs it charges and the beliefs
+  it updates are copied back to the agents. Contracts and placements are signed here;
+- the random streams of those pieces: the same `SeedSequence(seed).spawn` split as
+  `platoons.simulate`, so one seed gives both implementations the same starting providers,
+  the same first tender, the same entrants and the same capacity-grant draws.
+
+Written independently here, one participant or one provider at a time:
+
+- referrals: Poisson arrivals by area and group; each person routed to a lot by the lots'
+  shares of the area, then to a placement by the placements' shares of the group;
+- each person's month (`Participant.step`): the start chance (no-support chance plus the
+  provider's effect times quality; quality falls with staff turnover, overload and consortium
+  friction), job loss until the outcome is sustained, the outcome paid `sustain_months` plus
+  the data lag after the start, sustainment payments, leaving at `max_months`;
+- payments: block, fee, attachment, outcome and sustainment at the winner's price ratio and
+  the contract year's multipliers; the prime's management fee, outcome risk passed down (tier 2's
+  own share where set) and the fee per referral for the risk not passed; the consortium centre's coordination cost; staff, overhead and compliance costs.
+  Money is each agent's reserves in whole pence (no ledger);
+- failures, joint liability, moving a failed provider's people to a fellow placement or
+  dropping the contract; capacity grants; the year end (learning, surplus into capacity,
+  shrinking, closing, opening in new areas, entry); the metrics, accumulated month by month.
+
+The monthly dynamics draw from Mesa's `Model.random` and `Model.rng`, not from Platoons'
+streams, so the two implementations agree in distribution, not run by run. Platoons follows
+each referral cohort in placements of its own; here one placement per contract, lot and
+provider holds everyone, since cohorts are bookkeeping and must not change what happens. When
+a lot is re-let, each of its people goes to one of the new placements at random by share.
+
+    from mesa_reference import run_reference
+    metrics, participant_months = run_reference(load_scenario("default"), seed=1)
+"""
+
+from __future__ import annotations
+
+from platoons.scenario.schema import Scenario
+
+from .agents import Participant, Placement, Provider
+from .model import MarketModel
+
+CORE_MODELS = ("direct", "prime", "consortium")
+
+__all__ = ["CORE_MODELS", "MarketModel", "Participant", "Placement", "Provider", "run_reference"]
+
+
+def run_reference(scenario: Scenario, seed: int) -> tuple[dict[str, float], int]:
+    """Run the scenario month by month; return its metrics and its participant-months."""
+    if scenario.design.performance.min_points is not None:
+        raise ValueError("design.performance.min_points must be None for the Mesa reference (got "
+                         f"{scenario.design.performance.min_points}): minimum performance levels are not in it")
+    if scenario.design.delivery.model not in CORE_MODELS:
+        raise ValueError(f"design.delivery.model must be one of {', '.join(CORE_MODELS)} for the Mesa reference "
+                         f"(got {scenario.design.delivery.model!r})")
+    model = MarketModel(scenario, seed)
+    for _ in range(scenario.run.months):
+        model.step()
+    return model.metrics(), model.participant_months

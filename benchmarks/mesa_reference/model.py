@@ -1,0 +1,537 @@
+"""The market as a Mesa model stepping monthly; see the package docstring for what it shares."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, fields
+from typing import Callable
+
+import mesa
+import numpy as np
+
+from platoons.ledger import Ledger, Role
+from platoons.market.prices import build_prices
+from platoons.market.state import Market
+from platoons.population import Providers, build_world, draw_entrants, synthesize_providers
+from platoons.scenario.schema import Scenario
+from platoons.simulate import STREAMS
+from platoons.tender.bidding import let_contracts
+from platoons.tender.lots import build_lots
+
+from .agents import WAITING, Centre, Contract, Participant, Placement, Provider
+
+SHARED_STREAMS = ("population", "tender", "dynamics", "entry")  # the set-up pieces both implementations share
+RELET_EVERY_MONTHS = 3
+REGIONAL_REACH_GBP = 1_000_000.0
+NATIONAL_REACH_GBP = 50_000_000.0
+BLOCK, FEE, ATTACHMENT, OUTCOME, SUSTAINMENT = range(5)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Per-group constants a participant reads each month, as plain lists."""
+
+    sustain_months: list[int]
+    paid_after: list[int]  # months in work before the outcome is paid: sustained, then the data lag
+    max_months: list[int]
+    job_loss: list[float]
+    sustainment_payments: list[int]
+
+
+def yearly_to_monthly(rate: float) -> float:
+    """The constant monthly chance that compounds to a yearly chance."""
+    return 1.0 - (1.0 - min(max(rate, 0.0), 0.999)) ** (1.0 / 12.0)
+
+
+def pence(gbp: float) -> int:
+    return int(round(gbp * 100))
+
+
+class MarketModel(mesa.Model):
+    """Commissioner, providers and participants; one step is one month."""
+
+    def __init__(self, scenario: Scenario, seed: int):
+        children = np.random.SeedSequence(seed).spawn(len(STREAMS) + 1)
+        super().__init__(seed=int(children[-1].generate_state(1)[0]))
+        self.streams = {name: np.random.default_rng(children[STREAMS.index(name)]) for name in SHARED_STREAMS}
+        self.scenario = scenario
+        self.design = scenario.design
+        self.dynamics = scenario.sector.dynamics
+        self.world = build_world(scenario)
+        self.lots = build_lots(scenario, self.world)
+        self.prices = build_prices(scenario)
+        self.groups = len(self.world.group_names)
+        self.rules = Rules(
+            sustain_months=[int(x) for x in self.world.sustain_months],
+            paid_after=[int(x) + self.prices.outcome_lag_months for x in self.world.sustain_months],
+            max_months=[int(x) for x in self.world.max_months],
+            job_loss=[float(x) for x in self.world.job_loss],
+            sustainment_payments=[int(x) for x in self.prices.sustainment_payments],
+        )
+        self.month = 0
+        self.events: Counter[str] = Counter()
+        self.providers: list[Provider] = []
+        self.contracts: list[Contract] = []
+        self.placements: list[Placement] = []
+        self.totals: Counter[str] = Counter()  # pence and people accumulated for the metrics
+        self.referred_by_group = np.zeros(self.groups, np.int64)
+        self.outcomes_by_group = np.zeros(self.groups, np.int64)
+        self.hhi_by_month: list[float] = []
+        self.participant_months = 0
+        rng = self.streams["population"]
+        self._join(lambda ledger: synthesize_providers(scenario, self.world, ledger, rng))
+        for provider in self.providers:
+            provider.year_start_pence = provider.reserves_pence
+
+    def step(self) -> None:
+        for pl in self.placements:
+            pl.new_month()
+        if self.month % 12 == 0:
+            self.give_capacity_grants()
+        self.tender_if_due()
+        self.refer()
+        self.deliver()
+        self.settle()
+        self.handle_failures()
+        self.record()
+        if self.month % 12 == 11:
+            self.close_year()
+        self.month += 1
+
+    def count(self, name: str, amount: float = 1) -> None:
+        self.events[name] += amount
+
+    @property
+    def participants(self) -> mesa.agent.AgentSet:
+        return self.agents_by_type.get(Participant, mesa.agent.AgentSet([], random=self.random))
+
+    # --- providers ------------------------------------------------------------------------
+
+    def _join(self, draw: Callable[[Ledger], Providers]) -> None:
+        """Turn providers drawn by the shared population code into agents; reserves as opened."""
+        ledger = Ledger()
+        drawn = draw(ledger)
+        for i in range(len(drawn)):
+            attributes = {f.name: _item(getattr(drawn, f.name)[i]) for f in fields(Providers) if f.name != "account"}
+            attributes["reserves_pence"] = int(ledger.balances[drawn.account[i]])
+            self.providers.append(Provider(self, len(self.providers), **attributes))
+
+    def small(self, provider: Provider) -> bool:
+        return provider.turnover_gbp < self.scenario.sector.small_max_turnover_gbp
+
+    def give_capacity_grants(self) -> None:
+        grants = self.design.capacity_grants
+        count = int(grants.budget_gbp_per_year // grants.grant_gbp)
+        areas = {self.world.area_names.index(a) for a in grants.areas}
+        candidates = [
+            p.index for p in self.providers
+            if p.active and self.small(p) and (grants.target != "small_local" or p.reach == 0)
+            and (not areas or p.home_area in areas)
+        ]
+        if count == 0 or not candidates:
+            return
+        chosen = np.sort(self.streams["dynamics"].choice(np.array(candidates), size=min(count, len(candidates)), replace=False))
+        for i in chosen:
+            p = self.providers[i]
+            p.reserves_pence += pence(grants.grant_gbp) - pence(grants.grant_gbp * (1.0 - grants.reserves_share))
+            p.management = min(1.0, p.management + grants.management_gain)
+            p.bid_cost_factor *= 1.0 - grants.bid_writing_gain
+            self.totals["spend"] += pence(grants.grant_gbp)
+        self.count("grants", len(chosen))
+
+    # --- tendering ------------------------------------------------------------------------
+
+    def tender_if_due(self) -> None:
+        terms = self.design.contract
+        run_months = self.scenario.run.months
+
+        def end(start: int) -> int:
+            return min(start + terms.length_months, run_months) if terms.retender else run_months
+
+        if self.month == 0:
+            self.let_lots(list(range(len(self.lots))), end(0))
+            return
+        expiring = [c for c in self.contracts if c.active and c.end_month == self.month]
+        if expiring and terms.retender:
+            for contract in expiring:
+                contract.active = False
+            self.let_lots(sorted({lot for c in expiring for lot in c.lots}), end(self.month))
+        held = {lot for c in self.contracts if c.active for lot in c.lots}
+        orphaned = [lot for lot in range(len(self.lots)) if lot not in held]
+        if orphaned and self.month % RELET_EVERY_MONTHS == 0:
+            ends = [c.end_month for c in self.contracts if c.active]
+            next_end = max(ends) if ends else self.month + terms.length_months
+            self.let_lots(orphaned, min(next_end, run_months))
+
+    def _tender_view(self) -> Market:
+        """The providers as the shared tender reads them: arrays, and reserves in a ledger."""
+        ledger = Ledger()
+        accounts = ledger.open_accounts(len(self.providers))
+        ledger.balances[accounts] = [p.reserves_pence for p in self.providers]
+        columns = {f.name: np.array([getattr(p, f.name) for p in self.providers]) for f in fields(Providers) if f.name != "account"}
+        view = Market(self.scenario, self.world, self.lots, self.prices, Providers(account=accounts, **columns), ledger,
+                      {"tender": self.streams["tender"]})
+        view.month = self.month
+        return view
+
+    def let_lots(self, lot_ids: list[int], end_month: int) -> None:
+        """Tender the lots, sign the winners' contracts and hand the lots' people to them."""
+        view = self._tender_view()
+        wins = let_contracts(view, np.array(lot_ids, dtype=np.int64))
+        for p in self.providers:  # what the tender changed: bid costs paid and beliefs held
+            p.reserves_pence = int(view.ledger.balances[view.providers.account[p.index]])
+            p.optimism = float(view.providers.optimism[p.index])
+        self.events.update(view.events)
+        self.count("tenders")
+        fresh = []
+        for win in wins:
+            members = tuple(self.providers[int(i)] for i in win.team.providers)
+            holder = self.providers[win.team.lead] if win.team.lead >= 0 else None
+            contract = Contract(win.lots, holder, holder or Centre(), win.price_ratio, self.month, end_month,
+                                np.asarray(win.risk_fee_gbp, float), members)
+            self.contracts.append(contract)
+            self.count("contracts_let")
+            fresh.extend(self._place(contract, win.team))
+        moving = [pl for pl in self.placements if pl.lot in lot_ids]
+        self.placements = [pl for pl in self.placements if pl.lot not in lot_ids] + fresh
+        if moving:
+            self._hand_over(moving, fresh)
+        self.count("lots_unlet", len(set(lot_ids) - {lot for win in wins for lot in win.lots}))
+
+    def _place(self, contract: Contract, team) -> list[Placement]:
+        """One placement per lot and member, with places for the caseload it expects (plus headroom)."""
+        headroom = 1.0 + self.dynamics.capacity_headroom
+        placements = []
+        for lot in contract.lots:
+            inflow = self.lots.referrals[lot]
+            for member, role, share in zip(contract.members, team.roles, team.shares):
+                quality = 1.0 - self.dynamics.staff_turnover_effect * member.staff_turnover
+                places = 0.0
+                for g in range(self.groups):
+                    h = float(self.world.no_support_hazard[g]) + yearly_to_monthly(member.effectiveness[g]) * quality
+                    months = sum((1.0 - h) ** k for k in range(self.rules.max_months[g]))  # expected months on the caseload
+                    places += share[g] * inflow[g] * months
+                placements.append(Placement(contract, lot, member, int(role), np.array(share, float), headroom * places, self.groups))
+        return placements
+
+    def _hand_over(self, moving: list[Placement], fresh: list[Placement]) -> None:
+        """People of re-let lots go to the new placements of their lot, each by the placements' shares."""
+        by_lot: dict[int, list[Placement]] = {}
+        for pl in fresh:
+            by_lot.setdefault(pl.lot, []).append(pl)
+        leaving = set(moving)
+        people = [a for a in self.participants if a.placement in leaving]
+        old_providers: dict[int, set[int]] = {}
+        for pl in moving:
+            old_providers.setdefault(pl.lot, set()).add(pl.provider.index)
+        moved: Counter[int] = Counter()
+        for person in people:
+            lot = person.placement.lot
+            targets = by_lot.get(lot, [])
+            moved[lot] += 1
+            if not targets:
+                self.count("people_dropped")
+                person.remove()
+                continue
+            weights = [float(pl.share[person.group]) for pl in targets]
+            person.placement = self.random.choices(targets, weights=weights)[0] if sum(weights) > 0 else targets[0]
+        for lot, n in moved.items():
+            if lot in by_lot and old_providers[lot] != {pl.provider.index for pl in by_lot[lot]}:
+                self.count("people_transferred", n)
+        self._recount(fresh)
+
+    def _recount(self, placements: list[Placement]) -> None:
+        """Rebuild the caseload counts of placements after people moved."""
+        for pl in placements:
+            pl.waiting = [0] * self.groups
+        chosen = set(placements)
+        for person in self.participants:
+            if person.stage == WAITING and person.placement in chosen:
+                person.placement.waiting[person.group] += 1
+
+    # --- people ---------------------------------------------------------------------------
+
+    def refer(self) -> None:
+        """New participants by area and group, each routed to a lot and then to a placement."""
+        months = self.scenario.world.referral_months
+        if months is not None and self.month >= months:
+            return
+        by_year = self.world.referrals_by_year
+        arrivals = self.rng.poisson(by_year[min(self.month // 12, len(by_year) - 1)])  # [area, group]
+        self.count("referrals", int(arrivals.sum()))
+        holder = {}
+        for c in self.contracts:
+            if c.active:
+                for lot in c.lots:
+                    holder[lot] = c
+        by_lot: dict[int, list[Placement]] = {}
+        for pl in self.placements:
+            if pl.live and holder.get(pl.lot) is pl.contract:
+                by_lot.setdefault(pl.lot, []).append(pl)
+        for area in range(len(self.world.area_names)):
+            lots = [lot for lot in range(len(self.lots)) if self.lots.area_share[lot, area] > 0]
+            lot_weights = [float(self.lots.area_share[lot, area]) for lot in lots]
+            uncovered = max(0.0, 1.0 - sum(lot_weights))
+            for g in range(self.groups):
+                n = int(arrivals[area, g])
+                if n == 0:
+                    continue
+                if len(lots) == 1 and lot_weights[0] >= 1.0:
+                    chosen = [lots[0]] * n
+                else:
+                    chosen = self.random.choices(lots + [-1], weights=lot_weights + [uncovered], k=n)
+                for lot, k in Counter(chosen).items():
+                    self._route(lot, g, k, by_lot.get(lot, []), lot in holder)
+
+    def _route(self, lot: int, g: int, n: int, placements: list[Placement], held: bool) -> None:
+        if lot < 0 or not held or not placements:
+            if lot >= 0:
+                self.count("referrals_unserved", n)
+            return
+        weights = [float(pl.share[g]) for pl in placements]
+        if sum(weights) <= 0:
+            weights = [0.0] * (len(placements) - 1) + [1.0]
+        for pl in self.random.choices(placements, weights=weights, k=n):
+            Participant(self, g, pl)
+            pl.waiting[g] += 1
+            pl.referred[g] += 1
+            pl.referred_this_year += 1
+        self.referred_by_group[g] += n
+
+    def deliver(self) -> None:
+        """Each placement's start chance this month, then every participant's month."""
+        friction_per_member = self.design.delivery.consortium.friction_per_member
+        consortium = self.design.delivery.model == "consortium"
+        for pl in self.placements:
+            if not pl.live:
+                pl.hazard = [0.0] * self.groups
+                continue
+            pl.served = list(pl.waiting)
+            load = sum(pl.served)
+            overload = min(1.0, pl.capacity / max(load, 1)) ** self.dynamics.overload_elasticity
+            quality = (1.0 - self.dynamics.staff_turnover_effect * pl.provider.staff_turnover) * overload
+            if consortium:
+                quality *= max(0.0, 1.0 - friction_per_member * len(pl.contract.members))
+            pl.hazard = [
+                min(1.0, max(0.0, float(self.world.no_support_hazard[g]) + yearly_to_monthly(pl.provider.effectiveness[g]) * quality))
+                for g in range(self.groups)
+            ]
+        self.participants.do("step")
+
+    # --- money ----------------------------------------------------------------------------
+
+    def settle(self) -> None:
+        """The commissioner pays holders, holders pass money down, everyone pays their costs."""
+        model = self.design.delivery.model
+        prices = self.prices
+        price_table = (prices.block, prices.fee, prices.attachment, prices.outcome, prices.sustainment)
+        for pl in self.placements:
+            c = pl.contract
+            year = (self.month - c.start_month) // 12
+            by_year = prices.by_year[min(year, len(prices.by_year) - 1)] if len(prices.by_year) else np.ones(5)
+            scale = c.price_ratio if c.active else 0.0
+            counts = (self.lots.referrals[pl.lot] * pl.share, pl.served, pl.referred, pl.outcomes, pl.sustainment)
+            gross = [float(np.dot(counts[k], price_table[k])) * by_year[k] * scale for k in range(5)]
+            gross_pence = pence(sum(gross))
+            for amount in gross:
+                paid = pence(amount)
+                c.payee.reserves_pence += paid
+                self.totals["spend"] += paid
+            down = c.payee is not pl.provider
+            if model == "consortium":
+                kept = self.design.delivery.consortium.coordination_cost
+                c.payee.reserves_pence -= pence(sum(gross) * kept)
+                received = sum(pence(amount * (1.0 - kept)) for amount in gross) if down else 0
+            elif model == "prime":
+                rules = self.design.delivery.prime
+                received = 0
+                if down:
+                    risk = rules.risk_passed_down
+                    if pl.role == Role.TIER2 and rules.tier2_risk_passed_down is not None:
+                        risk = rules.tier2_risk_passed_down
+                    for k, amount in enumerate(gross):
+                        at_risk = risk if k in (OUTCOME, SUSTAINMENT) else 1.0
+                        received += pence((1.0 - rules.management_fee) * at_risk * amount)
+                    # The outcome pay it does not risk comes as a fee per referral.
+                    risk_fee = float(np.dot(pl.referred, c.risk_fee_gbp)) if c.active else 0.0
+                    received += pence((1.0 - rules.management_fee) * (1.0 - risk) * risk_fee)
+                c.holder.earn(gross_pence - received)
+            else:
+                received = 0
+                pl.provider.earn(gross_pence)
+            if down:
+                c.payee.reserves_pence -= received
+                pl.provider.reserves_pence += received
+                pl.provider.earn(received)
+            self._pay_costs(pl)
+
+    def _pay_costs(self, pl: Placement) -> None:
+        p = pl.provider
+        staff = sum(n * cost for n, cost in zip(pl.served, self.world.cost_to_serve_gbp)) if pl.live else 0.0
+        compliance = self.dynamics.compliance_gbp_per_month * (1.5 - p.management) if pl.live and sum(pl.served) else 0.0
+        costs = (pence(staff), pence(staff * p.overhead_rate), pence(compliance))
+        p.reserves_pence -= sum(costs)
+        self.totals["staff"] += costs[0]
+
+    # --- failure --------------------------------------------------------------------------
+
+    def handle_failures(self) -> None:
+        """Providers whose reserves run out fail; under joint liability fellow members cover them first."""
+        liability = self.design.delivery.model == "consortium" and self.design.delivery.consortium.joint_liability
+        while True:
+            failing = [p for p in self.providers if p.active and p.reserves_pence < 0]
+            if not failing:
+                return
+            for p in failing:
+                if liability:
+                    self._share_loss(p)
+                p.reserves_pence = max(p.reserves_pence, 0)  # creditors write off what is left
+                self._fail(p)
+
+    def _share_loss(self, provider: Provider) -> None:
+        fellows = sorted(
+            {m.index for c in self.contracts if c.active and c.holder is None and provider in c.members
+             for m in c.members if m is not provider and m.active}
+        )
+        if not fellows:
+            return
+        deficit = -provider.reserves_pence
+        weights = [max(self.providers[i].reserves_pence, 1) for i in fellows]
+        total = float(sum(weights))
+        shares = [int(np.floor(deficit * w / total)) for w in weights]
+        shares[int(np.argmax(weights))] += deficit - sum(shares)
+        for i, share in zip(fellows, shares):
+            self.providers[i].reserves_pence -= share
+        provider.reserves_pence += deficit
+        self.count("liability_calls", len(fellows))
+
+    def _fail(self, provider: Provider) -> None:
+        provider.active = False
+        provider.failed = True
+        provider.exit_month = self.month
+        self.count("failures")
+        mine = [pl for pl in self.placements if pl.provider is provider]
+        if not mine:
+            return
+        people = self._people_by_placement()
+        self.count("people_disrupted", sum(people[pl] for pl in mine))
+        for pl in mine:
+            contract = pl.contract
+            if contract.holder is provider:
+                contract.active = False  # the chain falls with its holder; the lot is re-let
+                continue
+            mates = [m for m in self.placements if m.contract is contract and m.lot == pl.lot and m.provider.active]
+            if not mates:
+                contract.active = False
+                continue
+            target = max(mates, key=lambda m: m.capacity - people[m])  # first of the roomiest
+            for person in self.participants:
+                if person.placement is pl:
+                    person.placement = target
+            people[target] += people[pl]
+            people[pl] = 0
+            for g in range(self.groups):
+                target.waiting[g] += pl.waiting[g]
+                pl.waiting[g] = 0
+            target.share = target.share + pl.share
+            target.capacity += pl.capacity
+            pl.share = np.zeros(self.groups)
+
+    def _people_by_placement(self) -> Counter[Placement]:
+        return Counter(person.placement for person in self.participants)
+
+    # --- recording and the year end -------------------------------------------------------
+
+    def record(self) -> None:
+        incomes = [p.income_this_month_pence for p in self.providers]
+        total = sum(incomes)
+        small = sum(i for p, i in zip(self.providers, incomes) if self.small(p))
+        self.totals["income"] += total
+        self.totals["small_income"] += small
+        if total > 0:
+            self.hhi_by_month.append(sum((i / total) ** 2 for i in incomes) * 10_000)
+        for p in self.providers:
+            p.income_this_month_pence = 0
+        for pl in self.placements:
+            self.outcomes_by_group += pl.outcomes
+        self.participant_months += len(self.participants)
+
+    def close_year(self) -> None:
+        """Learning, surplus into capacity, shrinking without income, closing, entry."""
+        d = self.dynamics
+        for pl in self.placements:
+            if pl.live and pl.role == Role.TIER2:
+                self.count("tier2_years")
+                self.count("tier2_idle_years", pl.referred_this_year == 0)
+            pl.referred_this_year = 0
+        delivering = {pl.provider for pl in self.placements if pl.live}
+        owned: Counter[Provider] = Counter()
+        for pl in self.placements:
+            owned[pl.provider] += pl.capacity
+        place_cost = 12.0 * float(self.world.cost_to_serve_gbp.mean())
+        extra = {}
+        for p in self.providers:
+            if p in delivering:
+                p.experience_years += 1
+            p.effectiveness = p.base_effectiveness * (1.0 + min(d.max_learning, d.learning_rate * p.experience_years))
+            surplus = max(0.0, (p.reserves_pence - p.year_start_pence) / 100.0)
+            extra[p] = d.reinvest_share * surplus / place_cost
+        for pl in self.placements:
+            if owned[pl.provider] > 0:
+                pl.capacity += extra[pl.provider] * pl.capacity / owned[pl.provider]
+        closing = []
+        for p in self.providers:
+            income = p.service_income_pence / 100.0
+            p.ever_had_income = p.ever_had_income or income > 0
+            if p.active and p.ever_had_income and income == 0:
+                p.other_income_gbp *= 1.0 - d.shrink_rate
+            p.turnover_gbp = p.other_income_gbp + income
+            p.peak_turnover_gbp = max(p.peak_turnover_gbp, p.turnover_gbp)
+            if p.reach == 0 and p.turnover_gbp >= REGIONAL_REACH_GBP:
+                p.reach = 1
+            if p.reach == 1 and p.turnover_gbp >= NATIONAL_REACH_GBP:
+                p.reach = 2
+            if p.active and p.turnover_gbp < d.exit_turnover_gbp:
+                closing.append(p)
+        for p in closing:
+            self._fail(p)
+            p.failed = False  # closed, not failed
+        self.count("closures", len(closing))
+        self.count("failures", -len(closing))
+        for p in self.providers:
+            p.service_income_pence = 0
+        before = len(self.providers)
+        self._join(lambda ledger: draw_entrants(self.scenario, self.world, ledger, self.streams["entry"], self.month + 1))
+        self.count("entries", len(self.providers) - before)
+        for p in self.providers:
+            p.year_start_pence = p.reserves_pence
+
+    # --- the run --------------------------------------------------------------------------
+
+    def metrics(self) -> dict[str, float]:
+        """The cross-checked metrics, with Platoons' definitions."""
+        outcomes = float(self.outcomes_by_group.sum())
+        referred = float(self.referred_by_group.sum())
+        spend = self.totals["spend"] / 100.0
+        result = {
+            "outcomes": outcomes,
+            "outcome_rate": outcomes / referred if referred else 0.0,
+            "spend_gbp": spend,
+            "cost_per_outcome_gbp": spend / outcomes if outcomes else float("nan"),
+            "front_line_share": self.totals["staff"] / 100.0 / spend if spend else 0.0,
+            "failures": float(self.events["failures"]),
+            "people_disrupted": float(self.events["people_disrupted"]),
+            "small_share_of_spend": self.totals["small_income"] / self.totals["income"] if self.totals["income"] else 0.0,
+            "hhi": float(np.mean(self.hhi_by_month)) if self.hhi_by_month else 0.0,
+            "entries": float(self.events["entries"]),
+            "referrals_unserved": float(self.events["referrals_unserved"]),
+        }
+        for g, name in enumerate(self.world.group_names):
+            n = self.referred_by_group[g]
+            result[f"outcome_rate_{name}"] = float(self.outcomes_by_group[g] / n) if n else 0.0
+        return result
+
+
+def _item(value):
+    """A numpy scalar as a plain Python value; rows of arrays stay arrays."""
+    return value.copy() if isinstance(value, np.ndarray) else value.item()

@@ -73,7 +73,7 @@ class MarketModel(mesa.Model):
         self.providers: list[Provider] = []
         self.contracts: list[Contract] = []
         self.placements: list[Placement] = []
-        self.totals: Counter[str] = Counter()  # pence and people accumulated for the metrics
+        self.totals: Counter[str] = Counter()  # pence accumulated for the metrics
         self.referred_by_group = np.zeros(self.groups, np.int64)
         self.outcomes_by_group = np.zeros(self.groups, np.int64)
         self.hhi_by_month: list[float] = []

@@ -118,16 +118,20 @@ def _move_by_lot(market: Market, moving: Placements, into: Placements) -> None:
             market.count("people_transferred", people)
         for stock in ("caseload", "in_work", "sustaining"):
             pooled = getattr(moving, stock)[source].sum(axis=0)  # [group, depth]
-            getattr(into, stock)[target] += split(pooled, into.share[target])
+            getattr(into, stock)[target] += split(pooled, into.share[target], market.rng["routing"])
 
 
-def split(pooled: np.ndarray, shares: np.ndarray) -> np.ndarray:
-    """Whole people [group, depth] divided among placements by share [placement, group]; remainders to the largest."""
-    weights = shares / np.maximum(shares.sum(axis=0, keepdims=True), 1e-12)
-    parts = np.floor(pooled[None, :, :] * weights[:, :, None]).astype(np.int64)
-    remainder = pooled - parts.sum(axis=0)
-    parts[np.argmax(weights, axis=0), np.arange(pooled.shape[0])] += remainder
-    return parts
+def split(pooled: np.ndarray, shares: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Whole people [group, depth] divided at random among placements by share [placement, group].
+
+    Each cell is divided by a multinomial draw, as referrals are; rounding each small cell down
+    and giving the remainders to the largest share would hand nearly everyone to one placement.
+    """
+    weights = shares.astype(float).copy()
+    weights[0, weights.sum(axis=0) <= 0] = 1.0  # a group nobody takes goes to the first placement
+    weights /= weights.sum(axis=0, keepdims=True)
+    draws = rng.multinomial(pooled, weights.T[:, None, :])  # [group, depth, placement]
+    return np.moveaxis(draws, -1, 0)
 
 
 def cohort_of(market: Market) -> int:

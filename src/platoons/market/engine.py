@@ -413,11 +413,15 @@ def _fail(market: Market, provider: int) -> None:
         if len(mates) == 0:
             contract.active = False
             continue
-        peers = mates[pl.cohort[mates] == pl.cohort[row]]
-        target = (peers if len(peers) else mates)
-        target = target[np.argmax(pl.capacity[target] - pl.people()[target])]
-        move_people(market, np.array([row]), int(target))
-        heir = mates[np.argmax(pl.cohort[mates] * 1e12 + pl.capacity[mates])]  # the newest cohort takes the referrals
+        # The fellow provider with most room takes over: the people into its row of the same
+        # cohort, the referral share and places into its newest row.
+        people = pl.people()
+        fellows = np.unique(pl.provider[mates])
+        room = [pl.capacity[mates[pl.provider[mates] == q]].max() - people[mates[pl.provider[mates] == q]].sum() for q in fellows]
+        rows_of = mates[pl.provider[mates] == fellows[int(np.argmax(room))]]
+        heir = rows_of[np.argmax(pl.cohort[rows_of])]
+        peer = rows_of[pl.cohort[rows_of] == pl.cohort[row]]
+        move_people(market, np.array([row]), int(peer[0] if len(peer) else heir))
         pl.share[heir] += pl.share[row]
         pl.capacity[heir] += pl.capacity[row]
         pl.share[row] = 0.0

@@ -177,18 +177,18 @@ def deliver(market: Market, referred: np.ndarray) -> Month:
 
     keep = 1.0 - world.job_loss
     at_risk = np.arange(pl.in_work.shape[2])[None, :] < world.sustain_months[:, None]  # jobs are not lost awaiting data
-    pl.in_work -= rng.binomial(pl.in_work, (world.job_loss[:, None] * at_risk)[None])
+    pl.in_work -= _draw(rng, pl.in_work, (world.job_loss[:, None] * at_risk)[None])
     paid_at = world.sustain_months + market.prices.outcome_lag_months
     outcomes = _take_last(pl.in_work, paid_at - 1)
     _age(pl.in_work)
-    starts = rng.binomial(pl.caseload, hazard[:, :, None])
+    starts = _draw(rng, pl.caseload, hazard[:, :, None])
     pl.caseload -= starts
     new_starts = starts.sum(axis=2)
     immediate = paid_at == 0
     outcomes[:, immediate] += new_starts[:, immediate]
     pl.in_work[:, ~immediate, 0] += new_starts[:, ~immediate]
 
-    pl.sustaining -= rng.binomial(pl.sustaining, (1.0 - keep)[None, :, None])
+    pl.sustaining -= _draw(rng, pl.sustaining, (1.0 - keep)[None, :, None])
     payments = _paid_sustainment(pl.sustaining, market.prices.sustainment_payments)
     _take_last(pl.sustaining, market.prices.sustainment_payments - 1)
     _age(pl.sustaining)
@@ -204,12 +204,20 @@ def deliver(market: Market, referred: np.ndarray) -> Month:
     return Month(referred, served, new_starts, outcomes, payments)
 
 
+def _draw(rng: np.random.Generator, counts: np.ndarray, chance: np.ndarray) -> np.ndarray:
+    """Binomial draws for the occupied cells only (most are empty; an empty cell draws nothing)."""
+    drawn = np.zeros_like(counts)
+    occupied = counts > 0
+    drawn[occupied] = rng.binomial(counts[occupied], np.broadcast_to(chance, counts.shape)[occupied])
+    return drawn
+
+
 def _delivery_units(pl) -> np.ndarray:
     """Index of each placement's (contract, lot, provider), whatever its cohort."""
     if len(pl) == 0:
         return np.zeros(0, dtype=np.int64)
-    keys = np.stack([pl.contract, pl.lot, pl.provider], axis=1)
-    return np.unique(keys, axis=0, return_inverse=True)[1].reshape(-1)
+    key = (pl.contract * (pl.lot.max() + 1) + pl.lot) * (pl.provider.max() + 1) + pl.provider
+    return np.unique(key, return_inverse=True)[1].reshape(-1)
 
 
 def _friction(market: Market) -> np.ndarray:
@@ -278,7 +286,7 @@ def _gross_payments(market: Market, month: Month) -> dict[Kind, np.ndarray]:
     ratio = np.array([c.price_ratio for c in contracts])[pl.contract]
     live = np.array([c.active for c in contracts], dtype=bool)[pl.contract]
     years = (market.month - start) // 12
-    mult = np.array([prices.multipliers(int(y)) for y in years]) * (ratio * live)[:, None]  # [placement, type]
+    mult = prices.multipliers_for(years) * (ratio * live)[:, None]  # [placement, payment type]
     expected = market.lots.referrals[pl.lot] * pl.share  # block pays for expected, not actual, referrals
     per_group = {
         Kind.BLOCK: expected * prices.block,

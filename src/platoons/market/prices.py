@@ -36,6 +36,12 @@ class Prices:
             return np.ones(len(PAYMENT_TYPES))
         return self.by_year[min(contract_year, len(self.by_year) - 1)]
 
+    def multipliers_for(self, contract_years: np.ndarray) -> np.ndarray:
+        """Multipliers [row, payment type] for an array of contract years."""
+        if len(self.by_year) == 0:
+            return np.ones((len(contract_years), len(PAYMENT_TYPES)))
+        return self.by_year[np.minimum(contract_years, len(self.by_year) - 1)]
+
     def mean_multipliers(self, months: int) -> np.ndarray:
         years = [self.multipliers(m // 12) for m in range(months)]
         return np.mean(years, axis=0)

@@ -428,6 +428,7 @@ def _rules(market: Market, teams: list[Team], offers: dict[str, np.ndarray]) -> 
     typical_value = float(np.median(offers["annual_value"][offers["annual_value"] > 0])) if (offers["annual_value"] > 0).any() else 1.0
     caps: dict[str, int] = {}
     small: set[str] = set()
+    is_small = p.is_small(market.small_max)
     for team in teams:
         turnover = p.turnover_gbp[team.lead] if team.lead >= 0 else p.turnover_gbp[team.providers].sum()
         cap = max(1, int(_absorbable(market, team, turnover) // typical_value))
@@ -435,6 +436,6 @@ def _rules(market: Market, teams: list[Team], offers: dict[str, np.ndarray]) -> 
             cap = min(cap, design.lots.max_lots_per_provider)
         caps[team.bidder_id] = cap
         leads = team.providers if team.lead < 0 else np.array([team.lead])
-        if p.is_small(market.small_max)[leads].all():
+        if is_small[leads].all():
             small.add(team.bidder_id)
     return AwardRules(quality_weight=design.award.quality_weight, max_lots=caps, small_bidders=frozenset(small))

@@ -82,22 +82,23 @@ class Ledger:
 
     def post(self, payer, payee, amount_pence, kind: Kind, role=Role.NONE) -> None:
         """Move money: each of `amount_pence` (>= 0) from `payer` to `payee`; arrays broadcast."""
+        amount = np.asarray(amount_pence, dtype=np.int64)
+        if (amount < 0).any():
+            raise ValueError("a posting moves a non-negative amount")
+        if not (amount > 0).any():
+            return  # nothing moves (many prices and costs are zero)
         payer, payee, amount, role = np.broadcast_arrays(
             np.asarray(payer, dtype=np.int64),
             np.asarray(payee, dtype=np.int64),
-            np.asarray(amount_pence, dtype=np.int64),
+            amount,
             np.asarray(role, dtype=np.int8),
         )
         keep = amount > 0
-        if not keep.any():
-            return
-        if (amount < 0).any():
-            raise ValueError("a posting moves a non-negative amount")
         payer, payee, amount, role = payer[keep], payee[keep], amount[keep], role[keep]
         np.subtract.at(self.balances, payer, amount)
         np.add.at(self.balances, payee, amount)
         self._journal.append(
-            (np.full(len(amount), self.month, np.int32), payer, payee, amount, np.full(len(amount), kind, np.int8), role)
+            (np.full(len(amount), self.month, np.int32), payer, payee, amount, np.full(len(amount), int(kind), np.int8), role)
         )
 
     def journal(self) -> dict[str, np.ndarray]:

@@ -9,6 +9,7 @@ expects a margin, and can carry the payment-by-results exposure with its reserve
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -58,8 +59,9 @@ def let_contracts(market: Market, lot_ids: np.ndarray) -> list[Win]:
     offers = _price(market, teams, lot_ids)
     if market.scenario.design.delivery.model == "prime":
         # Subcontractors join only if their reserves can carry the risk passed to them.
-        teams = [_without_fragile_subs(market, team, offers["exposure"][t]) for t, team in enumerate(teams)]
-        offers = _price(market, teams, lot_ids)
+        kept = [_without_fragile_subs(market, team, offers["exposure"][t]) for t, team in enumerate(teams)]
+        if any(new is not old for new, old in zip(kept, teams)):
+            teams, offers = kept, _price(market, kept, lot_ids)
     bids, bid_team, bid_lots, bid_ratio = _choose_bids(market, teams, lot_ids, offers)
     market.count("bids", len(bids))
     small = market.providers.is_small(market.small_max)
@@ -143,15 +145,19 @@ def _prime_teams(market: Market) -> list[Team]:
     eligible = p.active & (p.turnover_gbp >= market.scenario.design.eligibility.min_turnover_gbp)
     regions = np.unique(market.lots.region)
     presence = market.presence()
+    chains = {}  # every prime in a region draws on the same pool of subcontractors
+    for region in regions:
+        areas = w.area_region == region if region >= 0 else np.ones(len(w.area_names), bool)
+        candidates = np.flatnonzero(p.active & ~eligible & presence[:, areas].any(axis=1))
+        tier1, tier2 = _supply_chain(p, candidates, rules.tier1_per_contract, rules.tier2_per_contract)
+        roles = np.array([Role.PRIME] + [Role.TIER1] * len(tier1) + [Role.TIER2] * len(tier2), dtype=np.int8)
+        chains[region] = (np.concatenate([tier1, tier2]).astype(np.int64), roles, _prime_shares(market, roles))
     teams = []
     for prime in np.flatnonzero(eligible):
         for region in regions:
-            areas = w.area_region == region if region >= 0 else np.ones(len(w.area_names), bool)
-            candidates = np.flatnonzero(p.active & ~eligible & presence[:, areas].any(axis=1))
-            tier1, tier2 = _supply_chain(p, candidates, rules.tier1_per_contract, rules.tier2_per_contract)
-            members = np.concatenate([[prime], tier1, tier2]).astype(np.int64)
-            roles = np.array([Role.PRIME] + [Role.TIER1] * len(tier1) + [Role.TIER2] * len(tier2), dtype=np.int8)
-            teams.append(Team(f"p{prime}", int(prime), members, roles, _prime_shares(market, roles), int(region)))
+            subs, roles, shares = chains[region]
+            members = np.concatenate([[prime], subs]).astype(np.int64)
+            teams.append(Team(f"p{prime}", int(prime), members, roles, shares, int(region)))
     return teams
 
 
@@ -179,9 +185,19 @@ def _without_fragile_subs(market: Market, team: Team, exposure_by_lot: np.ndarra
 
 
 def _prime_shares(market: Market, roles: np.ndarray) -> np.ndarray:
-    rules = market.scenario.design.delivery.prime
-    groups = len(market.world.group_names)
     n1, n2 = int((roles == Role.TIER1).sum()), int((roles == Role.TIER2).sum())
+    table = _prime_share_table(market.scenario.design.delivery.prime, tuple(market.world.no_support_hazard), n1, n2)
+    shares = np.empty((len(roles), table.shape[1]))
+    shares[0] = table[0]
+    shares[roles == Role.TIER1] = table[1]
+    shares[roles == Role.TIER2] = table[2]
+    return shares
+
+
+@lru_cache(maxsize=256)
+def _prime_share_table(rules, no_support_hazard: tuple[float, ...], n1: int, n2: int) -> np.ndarray:
+    """Shares of each group for the prime, one tier-1 and one tier-2 subcontractor [3, group]."""
+    groups = len(no_support_hazard)
     tier2 = rules.tier2_share if n2 else 0.0
     if rules.referral_policy == "starve_tier2":
         tier2 *= rules.starve_factor
@@ -189,17 +205,18 @@ def _prime_shares(market: Market, roles: np.ndarray) -> np.ndarray:
     in_house = 1.0 - tier1 - tier2
     # Under `cream` the prime keeps more of the easiest group and passes on more of the hardest;
     # groups run from easiest (highest no-support chance) to hardest.
-    ease = np.argsort(np.argsort(-market.world.no_support_hazard, kind="stable"), kind="stable")
+    ease = np.argsort(np.argsort(-np.asarray(no_support_hazard), kind="stable"), kind="stable")
     tilt = 1.0 - 2.0 * ease / max(groups - 1, 1) if rules.referral_policy == "cream" else np.zeros(groups)
     keep = np.clip(in_house * (1.0 + rules.cream_strength * tilt), 0.0, 1.0)
     passed = 1.0 - keep
     outside = tier1 + tier2
-    shares = np.zeros((len(roles), groups))
-    shares[0] = keep if outside > 0 else 1.0
+    table = np.zeros((3, groups))
+    table[0] = keep if outside > 0 else 1.0
     if outside > 0:
-        shares[roles == Role.TIER1] = passed * tier1 / outside / max(n1, 1)
-        shares[roles == Role.TIER2] = passed * tier2 / outside / max(n2, 1)
-    return shares
+        table[1] = passed * tier1 / outside / max(n1, 1)
+        table[2] = passed * tier2 / outside / max(n2, 1)
+    table.setflags(write=False)
+    return table
 
 
 def _consortia(market: Market) -> list[Team]:
@@ -345,6 +362,7 @@ def _choose_bids(market: Market, teams: list[Team], lot_ids: np.ndarray, offers:
     reserves = ledger.balances[p.account] / 100.0
     bids: list[Bid] = []
     bid_team, bid_lots, bid_ratio = [], [], []
+    charges: dict[int, int] = {}  # bid costs in pence by provider, posted together
     for t, team in enumerate(teams):
         m = team.providers
         lead_turnover = p.turnover_gbp[team.lead] if team.lead >= 0 else p.turnover_gbp[m].sum()
@@ -377,9 +395,12 @@ def _choose_bids(market: Market, teams: list[Team], lot_ids: np.ndarray, offers:
             bids.append(Bid(f"{team.bidder_id}-r{team.region}-l{lot}", team.bidder_id, (str(lot),),
                             float(max(ratio[j], 0.0) * offers["reserve"][lot]), float(offers["quality"][t, lot])))
             bid_team.append(t), bid_lots.append((lot,)), bid_ratio.append(float(max(ratio[j], 0.0)))
-        _charge_bid_costs(market, team, float(spent))
+        _charge_bid_costs(market, team, float(spent), charges)
         if design.lots.package_bids and len(chosen) >= 2:
             _add_packages(market, t, team, lot_ids, chosen, ratio, offers, bids, bid_team, bid_lots, bid_ratio)
+    if charges:
+        payers = np.fromiter(charges, dtype=np.int64)
+        market.ledger.post(p.account[payers], Account.BID_COSTS, np.fromiter(charges.values(), dtype=np.int64), Kind.BID)
     return bids, bid_team, bid_lots, bid_ratio
 
 
@@ -413,12 +434,14 @@ def _exposure_share(market: Market, team: Team) -> float:
     return 1.0 - passed * market.scenario.design.delivery.prime.risk_passed_down if len(team.providers) > 1 else 1.0
 
 
-def _charge_bid_costs(market: Market, team: Team, cost_gbp: float) -> None:
+def _charge_bid_costs(market: Market, team: Team, cost_gbp: float, charges: dict[int, int]) -> None:
+    """Add a team's bid costs (pence, split among a consortium's members) to `charges`."""
     if cost_gbp <= 0:
         return
     payers = team.providers if team.lead < 0 else np.array([team.lead])
     each = int(round(cost_gbp * 100 / len(payers)))
-    market.ledger.post(market.providers.account[payers], Account.BID_COSTS, each, Kind.BID)
+    for payer in payers:
+        charges[int(payer)] = charges.get(int(payer), 0) + each
 
 
 def _rules(market: Market, teams: list[Team], offers: dict[str, np.ndarray]) -> AwardRules:

@@ -206,8 +206,10 @@ def deliver(market: Market, referred: np.ndarray) -> Month:
 
 def _draw(rng: np.random.Generator, counts: np.ndarray, chance: np.ndarray) -> np.ndarray:
     """Binomial draws for the occupied cells only (most are empty; an empty cell draws nothing)."""
-    drawn = np.zeros_like(counts)
     occupied = counts > 0
+    if occupied.size and occupied.mean() > 0.25:  # selecting cells costs more than drawing the empty ones
+        return rng.binomial(counts, chance)
+    drawn = np.zeros_like(counts)
     drawn[occupied] = rng.binomial(counts[occupied], np.broadcast_to(chance, counts.shape)[occupied])
     return drawn
 

@@ -261,24 +261,20 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray) -> dict[str, 
     referrals = market.lots.referrals[lot_ids]  # [lot being let, group]
     n_groups = len(world.group_names)
 
-    believed = np.zeros((len(teams), n_groups))
-    cost_rate = np.zeros((len(teams), n_groups))
-    compliance = np.zeros(len(teams))
-    coordination = np.zeros(len(teams))
-    management = np.zeros(len(teams))
+    # One row per team member, summed per team: the teams' members laid end to end.
+    members = Members(teams)
+    m = members.provider
+    consortium = np.array([t.lead < 0 for t in teams])
+    friction = np.maximum(1.0 - design.delivery.consortium.friction_per_member * members.size, 0.0)
+    quality = (1.0 - dynamics.staff_turnover_effect * p.staff_turnover[m]) * np.where(consortium, friction, 1.0)[members.team]
+    effect = monthly_hazard(p.effectiveness[m] * (1.0 + p.optimism[m, None])) * quality[:, None]
+    believed = members.total(members.shares * effect)
+    cost_rate = world.cost_to_serve_gbp * members.total(members.shares * (1.0 + p.overhead_rate[m, None]))
+    compliance = members.total(dynamics.compliance_gbp_per_month * (1.5 - p.management[m]))
+    coordination = np.where(consortium, design.delivery.consortium.coordination_cost, 0.0)
+    leads = np.array([max(t.lead, 0) for t in teams])
+    management = np.where(consortium, members.total(p.management[m]) / members.size, p.management[leads])
     risk_fee = np.zeros((len(teams), n_groups))
-    for t, team in enumerate(teams):
-        m = team.providers
-        quality = 1.0 - dynamics.staff_turnover_effect * p.staff_turnover[m]
-        if team.lead < 0:
-            friction = 1.0 - design.delivery.consortium.friction_per_member * len(m)
-            quality = quality * max(friction, 0.0)
-            coordination[t] = design.delivery.consortium.coordination_cost
-        effect = monthly_hazard(p.effectiveness[m] * (1.0 + p.optimism[m, None])) * quality[:, None]
-        believed[t] = (team.shares * effect).sum(axis=0)
-        cost_rate[t] = world.cost_to_serve_gbp * (team.shares * (1.0 + p.overhead_rate[m, None])).sum(axis=0)
-        compliance[t] = (dynamics.compliance_gbp_per_month * (1.5 - p.management[m])).sum()
-        management[t] = p.management[team.lead] if team.lead >= 0 else p.management[m].mean()
     hazard = world.no_support_hazard[None, :] + believed
     path = expected_path(world, hazard, market.prices)
     income = income_per_referral(path, market.prices, mult) + mult[0] * market.prices.block  # [team, group]
@@ -311,13 +307,14 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray) -> dict[str, 
     reserve_income = income_per_referral(reserve_path, market.prices, mult) + mult[0] * market.prices.block
     reserve = referrals @ reserve_income * months
 
-    effect_score = np.minimum(1.0, _team_effect(p, teams) / EFFECT_FOR_FULL_QUALITY)
+    believed_yearly = members.total(members.shares * p.effectiveness[m] * (1.0 + p.optimism[m, None])).mean(axis=1)
+    effect_score = np.minimum(1.0, believed_yearly / EFFECT_FOR_FULL_QUALITY)
     covers = (market.lots.area_share[lot_ids] > 0).T.astype(float)  # [area, lot being let]
     per_lot = np.maximum(covers.sum(axis=0), 1.0)
     presence = market.presence().astype(float)
     rooted = _rootedness(market)
-    lot_presence = np.array([presence[t.providers].max(axis=0) @ covers / per_lot for t in teams])
-    lot_roots = np.array([rooted[t.providers].max(axis=0) @ covers / per_lot for t in teams])
+    lot_presence = members.most(presence[m]) @ covers / per_lot
+    lot_roots = members.most(rooted[m]) @ covers / per_lot
     quality = np.clip(QUALITY_WEIGHTS[0] * effect_score[:, None] + QUALITY_WEIGHTS[1] * management[:, None]
                       + design.award.local_presence_weight * lot_roots, 0.0, 1.0)
     by_lot = {
@@ -348,11 +345,21 @@ def _rootedness(market: Market) -> np.ndarray:
     return np.where(p.reach[:, None] == 2, 0.0, np.maximum(home * ROOTS[0], region * ROOTS[1]))
 
 
-def _team_effect(p, teams: list[Team]) -> np.ndarray:
-    """Each team's believed yearly extra outcome chance, averaged over groups."""
-    return np.array([
-        (t.shares * p.effectiveness[t.providers] * (1.0 + p.optimism[t.providers, None])).sum(axis=0).mean() for t in teams
-    ])
+class Members:
+    """Every team's members end to end, to sum or take maxima per team without a loop."""
+
+    def __init__(self, teams: list[Team]):
+        self.size = np.array([len(t.providers) for t in teams])
+        self.starts = np.concatenate([[0], np.cumsum(self.size)[:-1]])
+        self.provider = np.concatenate([t.providers for t in teams]).astype(np.int64)
+        self.shares = np.concatenate([t.shares for t in teams])
+        self.team = np.repeat(np.arange(len(teams)), self.size)
+
+    def total(self, values: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(values, self.starts, axis=0)
+
+    def most(self, values: np.ndarray) -> np.ndarray:
+        return np.maximum.reduceat(values, self.starts, axis=0)
 
 
 def _choose_bids(market: Market, teams: list[Team], lot_ids: np.ndarray, offers: dict[str, np.ndarray]):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from platoons import load_scenario, simulate
-from platoons.ledger import Account, Kind, Role
+from platoons.ledger import Account, Kind
 from platoons.market import alliance
 from platoons.market.engine import step
 from platoons.simulate import _start

@@ -21,7 +21,6 @@ one line naming the file and the field.
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 

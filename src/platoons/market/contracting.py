@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from platoons.ledger import Account, Role
+from platoons.ledger import Account
 from platoons.market.prices import expected_path, stage_depths
 from platoons.market.state import Contract, Market, Placements
 from platoons.population import monthly_hazard
@@ -179,6 +179,3 @@ def _subset(pl: Placements, mask: np.ndarray) -> Placements:
 def _concat(a: Placements, b: Placements) -> Placements:
     return Placements(**{name: np.concatenate([getattr(a, name), getattr(b, name)]) for name in a.__dataclass_fields__})
 
-
-def holder_role(market: Market) -> int:
-    return {"direct": Role.DIRECT, "prime": Role.PRIME, "consortium": Role.CENTRE}[market.scenario.design.delivery.model]

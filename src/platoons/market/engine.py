@@ -106,7 +106,7 @@ def give_capacity_grants(market: Market) -> None:
 
 def refer(market: Market) -> np.ndarray:
     """This month's referrals, by area and group, routed to placements [placement, group]."""
-    world, lots, pl = market.world, market.lots, market.placements
+    world, pl = market.world, market.placements
     rng = market.rng["referrals"]
     referral_months = market.scenario.world.referral_months
     if referral_months is not None and market.month >= referral_months:

@@ -17,10 +17,6 @@ from platoons.market.prices import expected_path
 from platoons.market.state import Market
 
 
-def is_used(market: Market) -> bool:
-    return market.scenario.design.delivery.model == "outcomes_finance"
-
-
 def fund(market: Market, month) -> None:
     """Investors pay each provider its fee for every person referred to it this month."""
     pl = market.placements
@@ -32,7 +28,7 @@ def fund(market: Market, month) -> None:
 
 def evaluate_cohorts(market: Market) -> None:
     rules = market.scenario.design.delivery.outcomes_finance
-    world, prices, pl = market.world, market.prices, market.placements
+    world, pl = market.world, market.placements
     last_month = market.month == market.scenario.run.months - 1
     follow_up = int(world.max_months.max() + world.sustain_months.max()) + 1
     for c, contract in enumerate(market.contracts):

@@ -6,7 +6,7 @@ Money is read from the ledger's journal; people from the monthly series.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 import numpy as np
 

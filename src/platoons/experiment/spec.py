@@ -24,10 +24,11 @@ import math
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from platoons.errors import InputError
+from platoons.scenario.load import read_yaml_mapping
+from platoons.scenario.schema import require_unique
 
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 RUN_COLUMNS = ("run_id", "design", "future", "replicate", "seed", "scenario_hash", "version")
@@ -185,8 +186,8 @@ class Experiment(Model):
 
     @model_validator(mode="after")
     def _check(self) -> Experiment:
-        _unique("designs", [d.label for d in self.designs])
-        _unique("uncertainties", [u.name for u in self.uncertainties])
+        require_unique("designs", [d.label for d in self.designs])
+        require_unique("uncertainties", [u.name for u in self.uncertainties])
         if self.uncertainties and self.sampler is None:
             raise ValueError("sampler is required when there are uncertainties (grid, monte_carlo, lhs, sobol or morris)")
         if not self.uncertainties and self.sampler is not None and self.sampler.method in SENSITIVITY_SAMPLERS:
@@ -197,18 +198,7 @@ class Experiment(Model):
 def load_experiment(path: str | Path) -> Experiment:
     """Read and validate an experiment file (its scenarios are resolved by `platoons.experiment.Sweep`)."""
     source = str(path)
-    try:
-        text = Path(path).read_text()
-    except OSError as error:
-        raise InputError(source, "file", "a readable experiment file", str(error)) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise InputError(source, "YAML", "well-formed YAML", getattr(error, "problem", str(error)), line) from None
-    if not isinstance(data, dict):
-        raise InputError(source, "file", "an experiment mapping", "an empty file" if data is None else type(data).__name__)
+    data = read_yaml_mapping(Path(path), source, "an experiment mapping")
     try:
         return Experiment.model_validate(data)
     except ValidationError as error:
@@ -244,14 +234,6 @@ def _input_error(error: ValidationError, source: str) -> InputError:
         return InputError(source, field, "", None, message=f"{field} is required (got nothing)")
     expected = message.removeprefix("Input should be ").removeprefix("Input ").removeprefix("String should ")
     return InputError(source, field, expected, first.get("input"))
-
-
-def _unique(where: str, names: list[str]) -> None:
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise ValueError(f"{where} names must be unique (got {name!r} twice)")
-        seen.add(name)
 
 
 def _value_type(value: Any) -> str | None:

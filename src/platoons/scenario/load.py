@@ -23,7 +23,7 @@ def preset_names() -> list[str]:
 
 
 def preset_description(name: str) -> str:
-    return _read_yaml(_preset_file(name), f"preset {name}").get("description", "")
+    return read_yaml_mapping(_preset_file(name), f"preset {name}").get("description", "")
 
 
 def load_scenario(spec: str | Path, changes: Mapping[str, Any] | None = None) -> Scenario:
@@ -60,9 +60,9 @@ def _resolve(spec: str, seen: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
     if path.suffix in (".yaml", ".yml") or path.exists():
         if not path.is_file():
             raise InputError(spec, "file", "an existing scenario file or a preset name", spec)
-        source, data = spec, _read_yaml(path, spec)
+        source, data = spec, read_yaml_mapping(path, spec)
     elif spec in preset_names():
-        source, data = f"preset {spec}", _read_yaml(_preset_file(spec), f"preset {spec}")
+        source, data = f"preset {spec}", read_yaml_mapping(_preset_file(spec), f"preset {spec}")
     else:
         raise InputError(spec, "scenario", f"a YAML file or one of the presets {', '.join(preset_names())}", spec)
     base = data.pop("base", None)
@@ -84,7 +84,8 @@ def _resolve(spec: str, seen: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
     return source, merged
 
 
-def _read_yaml(path: Path | Any, source: str) -> dict[str, Any]:
+def read_yaml_mapping(path: Path | Any, source: str, what: str = "a scenario mapping") -> dict[str, Any]:
+    """A YAML file that must hold a mapping; anything else is an InputError naming `source`."""
     try:
         text = path.read_text()
     except OSError as error:
@@ -96,9 +97,9 @@ def _read_yaml(path: Path | Any, source: str) -> dict[str, Any]:
         line = mark.line + 1 if mark is not None else None
         raise InputError(source, "YAML", "well-formed YAML", getattr(error, "problem", str(error)), line) from None
     if data is None:
-        raise InputError(source, "file", "a scenario mapping", "an empty file")
+        raise InputError(source, "file", what, "an empty file")
     if not isinstance(data, dict):
-        raise InputError(source, "file", "a scenario mapping", type(data).__name__)
+        raise InputError(source, "file", what, type(data).__name__)
     return data
 
 

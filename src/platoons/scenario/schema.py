@@ -78,9 +78,9 @@ class World(Model):
 
     @model_validator(mode="after")
     def _check(self) -> World:
-        _unique("world.regions", [r.name for r in self.regions])
-        _unique("world.areas", [a.name for r in self.regions for a in r.areas])
-        _unique("world.need_groups", [g.name for g in self.need_groups])
+        require_unique("world.regions", [r.name for r in self.regions])
+        require_unique("world.areas", [a.name for r in self.regions for a in r.areas])
+        require_unique("world.need_groups", [g.name for g in self.need_groups])
         total = sum(g.referral_share for g in self.need_groups)
         if abs(total - 1) > 1e-6:
             raise ValueError(f"world.need_groups referral_share values must sum to 1 (got {total:.4g})")
@@ -406,7 +406,7 @@ class Scenario(Model):
         if lots.structure == "explicit":
             if not lots.explicit:
                 raise ValueError("design.lots.explicit must list at least one lot when structure is explicit (got none)")
-            _unique("design.lots.explicit", [lot.name for lot in lots.explicit])
+            require_unique("design.lots.explicit", [lot.name for lot in lots.explicit])
             for i, lot in enumerate(lots.explicit):
                 unknown = sorted(set(lot.areas) - areas)
                 if unknown:
@@ -414,7 +414,7 @@ class Scenario(Model):
         return self
 
 
-def _unique(where: str, names: list[str]) -> None:
+def require_unique(where: str, names: list[str]) -> None:
     seen: set[str] = set()
     for name in names:
         if name in seen:

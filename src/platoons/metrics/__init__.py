@@ -32,7 +32,7 @@ def _metric(name: str, unit: str, better: Better, description: str) -> None:
 
 _metric("outcomes", "people", "higher", "Sustained outcomes paid over the run.")
 _metric("outcome_rate", "share", "higher", "Outcomes over the run divided by referrals over the run (flow measure).")
-_metric("spend_gbp", "GBP", "neither", "Commissioner's payments to contract holders, plus capacity grants.")
+_metric("spend_gbp", "GBP", "neither", "Commissioner's payments to contract holders, plus capacity grants, less overspend paid back.")
 _metric("cost_per_outcome_gbp", "GBP/outcome", "lower", "Commissioner spend per sustained outcome.")
 _metric("front_line_share", "share", "higher", "Share of commissioner spend that pays front-line staff.")
 _metric("failures", "providers", "lower", "Providers whose reserves ran out.")
@@ -64,7 +64,9 @@ _tier_metrics(list(TIERS.values()) + list(SIZE_BANDS))
 def compute_metrics(run) -> dict[str, float]:
     ts, journal, providers = run.timeseries, run.journal, run.providers
     groups = [g.name for g in run.scenario.world.need_groups]
-    spend = _paid(journal, payer=Account.COMMISSIONER, kinds=COMMISSIONER_PAYMENTS + (Kind.GRANT,))
+    # What the commissioner paid out, less what alliance members paid back of an overspend.
+    spend = _paid(journal, payer=Account.COMMISSIONER, kinds=COMMISSIONER_PAYMENTS + (Kind.GRANT,)) - _paid(
+        journal, kinds=(Kind.PAIN_SHARE,))
     outcomes = float(ts["outcomes"].sum())
     referrals = float(ts["referrals"].sum())
     staff = _paid(journal, kinds=(Kind.STAFF,))
@@ -122,7 +124,7 @@ def _paid(journal, payer: int | None = None, kinds=()) -> float:
 
 
 INCOME_KINDS = COMMISSIONER_PAYMENTS + (Kind.RISK_FEE,)
-COST_KINDS = (Kind.STAFF, Kind.OVERHEAD, Kind.COMPLIANCE)
+COST_KINDS = (Kind.STAFF, Kind.OVERHEAD, Kind.COMPLIANCE, Kind.PAIN_SHARE)
 
 
 def _margin_and_risk(received, paid_on, costs, at_risk) -> tuple[float, float]:
@@ -147,8 +149,12 @@ def _margins_by_role(journal) -> dict[str, float]:
             paid_on = amount[incoming & ~from_commissioner & np.isin(role, [Role.TIER1, Role.TIER2])].sum()
             at_risk = amount[risky & from_commissioner & (role == code)].sum() - amount[risky & ~from_commissioner & np.isin(role, [Role.TIER1, Role.TIER2])].sum()
         else:
-            received = amount[incoming & (role == code) & ((~from_commissioner) | (code == Role.DIRECT))].sum()
-            paid_on, at_risk = 0.0, amount[risky & (role == code) & ((~from_commissioner) | (code == Role.DIRECT))].sum()
+            # Direct providers and alliance members are paid by the commissioner (or investors);
+            # subcontractors and consortium members by their contract's holder.
+            paid_directly = code in (Role.DIRECT, Role.ALLIANCE)
+            theirs = (role == code) & ((~from_commissioner) | paid_directly)
+            received = amount[incoming & theirs].sum()
+            paid_on, at_risk = 0.0, amount[risky & theirs].sum()
         margin, risk = _margin_and_risk(received, paid_on, amount[cost & (role == code)].sum(), at_risk)
         out[f"margin_{name}"], out[f"pbr_risk_{name}"] = margin, risk
     return out

@@ -271,7 +271,9 @@ class AllianceRules(Model):
         0.5, "share", "Share of a year's surplus or overspend against the pooled budget that the commissioner keeps or bears.",
         ge=0, le=1,
     )
-    budget_margin: float = param(0.03, "share", "Pooled budget above members' expected costs.", ge=-0.5, le=1)
+    budget_margin: float = param(
+        0.05, "share", "Pooled budget above members' expected front-line and overhead costs (compliance comes out of it).", ge=-0.5, le=1
+    )
 
 
 class OutcomesFinanceRules(Model):

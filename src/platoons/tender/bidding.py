@@ -113,7 +113,11 @@ def _select_alliances(market, teams, bids, bid_team, bid_lots, bid_ratio, offers
         team = Team(f"alliance-l{lot}", -1, members, np.full(len(members), Role.ALLIANCE, np.int8),
                     allocate_by_need(p, members), -1)
         ratio = float(np.mean([bid_ratio[i] for i in chosen]))
-        budget = (1 + rules_alliance.budget_margin) * ratio * float(offers["reserve"][lot]) / market.scenario.design.contract.length_months * 12
+        # The pooled budget is what the members expect the work to cost (open book), plus the margin:
+        # each group's referrals at the cost per referral of the members that will take them.
+        cost = offers["cost"][[bid_team[i] for i in chosen]]  # [member, group] per referral
+        expected = (team.shares * cost).sum(axis=0) @ market.lots.referrals[lot] * 12
+        budget = (1 + rules_alliance.budget_margin) * float(expected)
         spare = tuple(int(teams[bid_team[i]].lead) for i in ranked if i not in chosen)
         wins.append(Win(team, (lot,), ratio, np.zeros(len(market.world.group_names)), None, budget, spare))
     return wins

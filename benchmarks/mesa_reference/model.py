@@ -303,8 +303,8 @@ class MarketModel(mesa.Model):
         friction_per_member = self.design.delivery.consortium.friction_per_member
         consortium = self.design.delivery.model == "consortium"
         for pl in self.placements:
-            if not pl.live:
-                pl.hazard = [0.0] * self.groups
+            if not pl.live:  # waiting for the lot to be re-let, without support
+                pl.hazard = [float(self.world.no_support_hazard[g]) for g in range(self.groups)]
                 continue
             pl.served = list(pl.waiting)
             load = sum(pl.served)

@@ -173,7 +173,8 @@ def deliver(market: Market, referred: np.ndarray) -> Month:
     overload = np.minimum(1.0, places[unit] / np.maximum(load, 1)) ** dynamics.overload_elasticity
     quality = (1.0 - dynamics.staff_turnover_effect * p.staff_turnover[pl.provider]) * overload * _friction(market)
     hazard = world.no_support_hazard[None, :] + monthly_hazard(p.effectiveness[pl.provider]) * quality[:, None]
-    hazard = np.clip(hazard, 0.0, 1.0) * live[:, None]
+    # People whose contract has fallen wait for the lot to be re-let without support: the no-support chance.
+    hazard = np.where(live[:, None], np.clip(hazard, 0.0, 1.0), world.no_support_hazard[None, :])
 
     keep = 1.0 - world.job_loss
     at_risk = np.arange(pl.in_work.shape[2])[None, :] < world.sustain_months[:, None]  # jobs are not lost awaiting data

@@ -228,3 +228,20 @@ def test_summarize_prints_means_and_sensitivity_indices(tmp_path, sampler, indic
     assert {row[3] for row in rows} == {i for i in indices if not i.endswith("_conf")}
     table = platoons("summarize", out)
     assert table.returncode == 0 and "referral_volume" in table.stdout and "local-lots" in table.stdout
+
+
+def test_a_complete_sweep_writes_its_report(tmp_path):
+    import subprocess
+    import sys
+
+    experiment = tmp_path / "tiny.yaml"
+    experiment.write_text(
+        "base: local-lots\nchanges: {run.months: 12}\ndesigns: [local-lots, regional-prime]\n"
+        "replicates: 2\nsampler: {method: grid, levels: 1}\nseed: 1\n"
+    )
+    out = tmp_path / "store"
+    done = subprocess.run([sys.executable, "-m", "platoons", "sweep", str(experiment), "--out", str(out),
+                           "--executor", "sequential"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    page = (out / "report.html").read_text()
+    assert "local-lots" in page and "regional-prime" in page

@@ -27,6 +27,7 @@ def sweep(
     workers: Optional[int] = typer.Option(None, min=1, help="Local worker processes (default: all cores)."),
     scheduler: Optional[str] = typer.Option(None, help="tcp://HOST:PORT of a running Dask scheduler to send the runs to."),
     batch_size: int = typer.Option(64, "--batch-size", min=1, help="Runs per part file."),
+    report: bool = typer.Option(True, "--report/--no-report", help="Write DIR/report.html once the sweep is complete."),
 ) -> None:
     """Run an experiment: every design in every future, replicated, streamed into a store."""
     from platoons.experiment import EXECUTORS, load_sweep, make_executor, run_sweep
@@ -40,15 +41,20 @@ def sweep(
         raise InputError("--scheduler", "executor", "dask when a scheduler is given", chosen)
     planned = load_sweep(experiment)
     try:
-        report = run_sweep(planned, out, make_executor(chosen, workers, scheduler), resume=resume, force=force,
-                           batch_size=batch_size, progress=sys.stderr.isatty())
+        done = run_sweep(planned, out, make_executor(chosen, workers, scheduler), resume=resume, force=force,
+                         batch_size=batch_size, progress=sys.stderr.isatty())
     except KeyboardInterrupt:
         print(f"interrupted; finished runs are kept. Resume with: platoons sweep {experiment} --out {out} --resume",
               file=sys.stderr)
         raise SystemExit(130) from None
-    rate = report.new / report.seconds if report.seconds > 0 else float("nan")
-    print(f"{report.done} of {report.runs} runs in {out} ({report.new} new in {report.seconds:.1f} s, "
-          f"{rate:.1f} runs/s). Results: platoons summarize {out}")
+    rate = done.new / done.seconds if done.seconds > 0 else float("nan")
+    written = ""
+    if report and done.done == done.runs:
+        from platoons.report import write_report
+
+        written = f", {write_report(out)}"
+    print(f"{done.done} of {done.runs} runs in {out} ({done.new} new in {done.seconds:.1f} s, "
+          f"{rate:.1f} runs/s). Results: platoons summarize {out}{written}")
 
 
 def summarize(

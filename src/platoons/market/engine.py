@@ -452,7 +452,6 @@ def close_year(market: Market) -> None:
         market.count("tier2_idle_years", (named_tier2 & (pl.referred_this_year.sum(axis=1) == 0)).sum())
         _record_supply_chains(market)
     performance.review(market)
-    pl = market.placements
     pl.referred_this_year[:] = 0
     pl.outcomes_this_year[:] = 0
     delivering = np.zeros(len(p), bool)
@@ -510,13 +509,23 @@ def _open_in_new_areas(market: Market) -> None:
 
 
 def _grow_capacity(market: Market) -> None:
-    """A share of each provider's surplus buys places in its placements (pro rata to their size)."""
+    """A share of each provider's surplus buys places in its parts of lots (pro rata to their places).
+
+    A provider's part of a lot is one delivery unit whatever its cohorts, and its places are the
+    unit's (the cohort rows copy them), so the places bought are shared among units, not rows.
+    """
     p, pl, world = market.providers, market.placements, market.world
     if len(pl) == 0:
         return
     reinvest = market.scenario.sector.dynamics.reinvest_share
     surplus = np.maximum(0.0, (market.ledger.balances[p.account] - market.year_start_pence) / 100.0)
     place_cost = 12.0 * float(world.cost_to_serve_gbp.mean())
-    owned = np.bincount(pl.provider, weights=pl.capacity, minlength=len(p))
+    unit = _delivery_units(pl)
+    places = np.zeros(unit.max() + 1)
+    np.maximum.at(places, unit, pl.capacity)
+    unit_provider = np.zeros(len(places), dtype=np.int64)
+    unit_provider[unit] = pl.provider
+    owned = np.bincount(unit_provider, weights=places, minlength=len(p))
     extra = reinvest * surplus / place_cost
-    pl.capacity += np.where(owned[pl.provider] > 0, extra[pl.provider] * pl.capacity / np.maximum(owned[pl.provider], 1e-9), 0.0)
+    bought = extra[unit_provider] * places / np.maximum(owned[unit_provider], 1e-9)
+    pl.capacity += bought[unit]

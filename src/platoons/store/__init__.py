@@ -47,11 +47,11 @@ def write_results(directory: str | Path, outcomes: Iterable[Outcome], summary: d
 def _run_tables(outcomes: list[Outcome]) -> dict[str, pa.Table]:
     """What each run can tell (contracts, supply chains, payments, ...), one table each, keyed by run."""
     from platoons.metrics.tables import COLUMNS
-    from platoons.store.sweep import SCHEMAS
+    from platoons.store.sweep import run_table_fields
 
     tables = {}
     for name, columns in COLUMNS.items():
-        schema = pa.schema([("design", pa.string()), ("replicate", pa.int64())] + list(SCHEMAS[name])[4:])
+        schema = pa.schema([("design", pa.string()), ("replicate", pa.int64())] + run_table_fields(name))
         rows = {field.name: [] for field in schema}
         for o in outcomes:
             table = o.tables.get(name, {})

@@ -46,10 +46,14 @@ SCHEMAS = {
 }
 PARAMETER_TYPES = {"number": pa.float64(), "text": pa.string(), "flag": pa.bool_()}
 COLUMN_TYPES = {"int": pa.int64(), "float": pa.float64(), "text": pa.string(), "flag": pa.bool_()}
-SCHEMAS.update({
-    name: pa.schema(KEY + [(column, COLUMN_TYPES[kind]) for column, kind in columns])
-    for name, columns in TABLE_COLUMNS.items()
-})
+
+
+def run_table_fields(name: str) -> list[tuple[str, pa.DataType]]:
+    """The columns of one of a run's tables (platoons.metrics.tables), as Arrow fields."""
+    return [(column, COLUMN_TYPES[kind]) for column, kind in TABLE_COLUMNS[name]]
+
+
+SCHEMAS.update({name: pa.schema(KEY + run_table_fields(name)) for name in TABLE_COLUMNS})
 
 
 def runs_schema(parameters: list[dict[str, str]]) -> pa.Schema:

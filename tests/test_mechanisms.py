@@ -6,7 +6,7 @@ from platoons import load_scenario, simulate
 from platoons.ledger import Account, Kind, Role
 from platoons.market.engine import handle_failures
 from platoons.simulate import _start
-from platoons.tender.bidding import _prime_shares, let_contracts
+from platoons.market.bidding import _prime_shares, let_contracts
 from platoons.market.engine import step
 from small_world import small
 

@@ -11,7 +11,7 @@ Shared with Platoons, so that the cross-check tests the monthly dynamics rather 
 - the world, lots and prices (`build_world`, `build_lots`, `build_prices`), and the providers
   drawn by `synthesize_providers` at the start and `draw_entrants` at each year end, each
   turned into a `Provider` agent;
-- the tender: `platoons.tender.bidding.let_contracts` decides who wins which lots at the
+- the tender: `platoons.market.bidding.let_contracts` decides who wins which lots at the
   start, at contract end and when orphaned lots are re-let each quarter. It reads a snapshot
   of the provider agents (`MarketModel._tender_view`); the bid costs it charges and the beliefs
   it updates are copied back to the agents. Contracts and placements are signed here;

@@ -15,8 +15,8 @@ from platoons.market.state import Market
 from platoons.population import Providers, build_world, draw_entrants, synthesize_providers
 from platoons.scenario.schema import Scenario
 from platoons.simulate import STREAMS
-from platoons.tender.bidding import let_contracts
-from platoons.tender.lots import build_lots
+from platoons.market.bidding import let_contracts
+from platoons.market.lots import build_lots
 
 from .agents import WAITING, Centre, Contract, Participant, Placement, Provider
 

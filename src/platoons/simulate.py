@@ -12,7 +12,7 @@ from platoons.market.prices import build_prices, stage_depths
 from platoons.market.state import Market, Placements
 from platoons.population import build_world, synthesize_providers
 from platoons.scenario.schema import Scenario
-from platoons.tender.lots import build_lots
+from platoons.market.lots import build_lots
 
 STREAMS = ("population", "referrals", "routing", "delivery", "tender", "dynamics", "entry", "evaluation")
 

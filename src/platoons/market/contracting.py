@@ -8,7 +8,7 @@ from platoons.ledger import Account
 from platoons.market.prices import expected_path, stage_depths
 from platoons.market.state import Contract, Market, Placements
 from platoons.population import monthly_hazard
-from platoons.tender.bidding import Win, let_contracts
+from platoons.market.bidding import Win, let_contracts
 
 
 def let_lots(market: Market, lot_ids: np.ndarray, end_month: int) -> None:

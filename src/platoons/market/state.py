@@ -10,7 +10,7 @@ from platoons.ledger import Ledger
 from platoons.market.prices import Prices
 from platoons.population import Providers, World
 from platoons.scenario.schema import Scenario
-from platoons.tender.lots import LotBook
+from platoons.market.lots import LotBook
 
 
 @dataclass

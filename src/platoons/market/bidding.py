@@ -224,10 +224,10 @@ def _prime_share_table(rules, no_support_hazard: tuple[float, ...], n1: int, n2:
 
 
 def _consortia(market: Market) -> list[Team]:
-    """Small providers of a region band together, largest first, in consortia of up to `members`."""
+    """Providers too small to bid alone band together by region, largest first, in consortia of up to `members`."""
     rules = market.scenario.design.delivery.consortium
     p, w = market.providers, market.world
-    small = p.active & p.is_small(market.small_max)
+    small = p.active & (p.turnover_gbp < rules.max_member_turnover_gbp)
     groups = len(w.group_names)
     teams = []
     for region in range(len(w.region_names)):

@@ -22,15 +22,14 @@ def let_lots(market: Market, lot_ids: np.ndarray, end_month: int) -> None:
     fresh = _placements(market, wins, first)
     fresh.cohort[:] = cohort_of(market)
     market.providers.last_role[fresh.provider] = fresh.role
-    keep = np.ones(len(old), bool) if old is not None else np.zeros(0, bool)
-    if old is not None:
-        keep = ~np.isin(old.lot, lot_ids)
-    moving = _subset(old, ~keep) if old is not None else None
-    if moving is not None and len(moving):
+    let = np.array(sorted({int(l) for win in wins for l in win.lots}), dtype=np.int64)
+    # People of a lot that found no new holder stay where they are, waiting for the next re-let.
+    keep = ~np.isin(old.lot, let)
+    moving = _subset(old, ~keep)
+    if len(moving):
         fresh = _hand_over(market, moving, fresh)
-    market.placements = _concat(_subset(old, keep), fresh) if old is not None else fresh
-    let = set(int(l) for win in wins for l in win.lots)
-    market.count("lots_unlet", len(set(int(l) for l in lot_ids) - let))
+    market.placements = _concat(_subset(old, keep), fresh)
+    market.count("lots_unlet", len(set(int(l) for l in lot_ids) - set(let.tolist())))
 
 
 def _sign(market: Market, win: Win, end_month: int) -> Contract:
@@ -42,11 +41,13 @@ def _sign(market: Market, win: Win, end_month: int) -> Contract:
     else:
         holder, account = -1, int(market.ledger.open_accounts(1)[0])  # the consortium's centre
     market.count("contracts_let")
+    p = market.providers
+    band = int(p.size_band(market.scenario.sector.size_band_edges_gbp)[team.lead]) if team.lead >= 0 else -1
     return Contract(
         lots=win.lots, holder=holder, account=account, price_ratio=win.price_ratio,
         start_month=market.month, end_month=end_month, risk_fee_gbp=win.risk_fee_gbp, members=team.providers,
         fee_per_referral_gbp=win.fee_per_referral_gbp, budget_gbp_per_year=win.budget_gbp_per_year,
-        replacements=list(win.replacements),
+        replacements=list(win.replacements), holder_size_band=band,
     )
 
 
@@ -110,9 +111,6 @@ def _move_by_lot(market: Market, moving: Placements, into: Placements) -> None:
         target = np.flatnonzero(into.lot == lot)
         people = int(moving.people()[source].sum())
         if people == 0:
-            continue
-        if len(target) == 0:
-            market.count("people_dropped", people)
             continue
         if set(moving.provider[source].tolist()) != set(into.provider[target].tolist()):
             market.count("people_transferred", people)

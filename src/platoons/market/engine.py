@@ -13,7 +13,7 @@ import numpy as np
 
 from platoons.ledger import Account, Kind, Role, to_pence
 from platoons.market import alliance, outcomes_finance, performance
-from platoons.market.contracting import let_lots, move_people, open_cohort_if_due
+from platoons.market.contracting import cohort_of, let_lots, move_people, open_cohort_if_due
 from platoons.market.state import Market
 from platoons.population import draw_entrants, monthly_hazard
 
@@ -34,6 +34,7 @@ class Month:
 
 def step(market: Market, record) -> None:
     """Advance the market by one month."""
+    market.ledger.month = market.month
     if market.month % 12 == 0:
         give_capacity_grants(market)  # before the tender, so that what grants buy can show in bids
     tender_if_due(market)
@@ -116,18 +117,22 @@ def refer(market: Market) -> np.ndarray:
     by_lot = _split_areas(by_area, market.area_share, rng)
     holder = market.lot_contract()
     market.count("referrals", by_area.sum())
-    market.count("referrals_unserved", by_lot[holder < 0].sum())
     referred = np.zeros(pl.share.shape, dtype=np.int64)
-    live = _live_placements(market)
+    unserved = by_area.sum(axis=0) - by_lot.sum(axis=0)  # [group] in parts of areas no lot covers
+    live = market.placements.live(market)
     delivery_rng = market.rng["routing"]
-    for lot in np.flatnonzero(holder >= 0):
-        rows = np.flatnonzero((pl.lot == lot) & (pl.contract == holder[lot]) & live)
-        if len(rows) == 0:
-            market.count("referrals_unserved", by_lot[lot].sum())
+    for lot in range(len(holder)):
+        rows = np.flatnonzero((pl.lot == lot) & (pl.contract == holder[lot]) & live) if holder[lot] >= 0 else []
+        shares = pl.share[rows].T if len(rows) else np.zeros((by_lot.shape[1], 0))  # [group, placement]
+        taken = shares.sum(axis=1) > 0
+        unserved += np.where(taken, 0, by_lot[lot])
+        if not taken.any():
             continue
-        shares = pl.share[rows].T  # [group, placement]
         shares = shares / np.maximum(shares.sum(axis=1, keepdims=True), 1e-12)
-        referred[rows] = delivery_rng.multinomial(by_lot[lot], shares).T
+        referred[rows] = delivery_rng.multinomial(np.where(taken, by_lot[lot], 0), shares).T
+    # A referral with no provider to go to is turned away: it leaves at once, counted as unserved.
+    market.unserved_by_group += unserved
+    market.count("referrals_unserved", unserved.sum())
     pl.caseload[:, :, 0] += referred
     pl.referred_this_year += referred
     pl.referred_total += referred
@@ -153,18 +158,12 @@ def _split_areas(by_area: np.ndarray, area_share: np.ndarray, rng: np.random.Gen
     return by_lot
 
 
-def _live_placements(market: Market) -> np.ndarray:
-    pl = market.placements
-    active_contract = np.array([c.active for c in market.contracts], dtype=bool)
-    return market.providers.active[pl.provider] & (active_contract[pl.contract] if len(pl) else np.zeros(0, bool))
-
-
 def deliver(market: Market, referred: np.ndarray) -> Month:
     """Support, job starts, sustained outcomes, sustainment and exits, drawn for whole cohorts."""
     world, pl, p = market.world, market.placements, market.providers
     rng = market.rng["delivery"]
     dynamics = market.scenario.sector.dynamics
-    live = _live_placements(market)
+    live = market.placements.live(market)
     served = pl.caseload.sum(axis=2) * live[:, None]
     unit = _delivery_units(pl)  # cohorts of one provider in one lot share its places
     load = np.bincount(unit, weights=served.sum(axis=1))[unit]
@@ -178,7 +177,8 @@ def deliver(market: Market, referred: np.ndarray) -> Month:
 
     keep = 1.0 - world.job_loss
     at_risk = np.arange(pl.in_work.shape[2])[None, :] < world.sustain_months[:, None]  # jobs are not lost awaiting data
-    pl.in_work -= _draw(rng, pl.in_work, (world.job_loss[:, None] * at_risk)[None])
+    lost_job = _draw(rng, pl.in_work, (world.job_loss[:, None] * at_risk)[None])
+    pl.in_work -= lost_job
     paid_at = world.sustain_months + market.prices.outcome_lag_months
     outcomes = _take_last(pl.in_work, paid_at - 1)
     _age(pl.in_work)
@@ -189,14 +189,18 @@ def deliver(market: Market, referred: np.ndarray) -> Month:
     outcomes[:, immediate] += new_starts[:, immediate]
     pl.in_work[:, ~immediate, 0] += new_starts[:, ~immediate]
 
-    pl.sustaining -= _draw(rng, pl.sustaining, (1.0 - keep)[None, :, None])
+    left_in_work = _draw(rng, pl.sustaining, (1.0 - keep)[None, :, None])
+    pl.sustaining -= left_in_work
     payments = _paid_sustainment(pl.sustaining, market.prices.sustainment_payments)
-    _take_last(pl.sustaining, market.prices.sustainment_payments - 1)
+    finished = _take_last(pl.sustaining, market.prices.sustainment_payments - 1).sum()
     _age(pl.sustaining)
-    pl.sustaining[:, :, 0] += outcomes * (market.prices.sustainment_payments > 0)[None, :]
+    with_payments = market.prices.sustainment_payments > 0
+    pl.sustaining[:, :, 0] += outcomes * with_payments[None, :]
+    market.count("left_with_outcome", left_in_work.sum() + finished + outcomes[:, ~with_payments].sum())
 
-    market.count("completed_without_outcome", _take_last(pl.caseload, world.max_months - 1).sum())
+    market.count("left_without_outcome", _take_last(pl.caseload, world.max_months - 1).sum())
     _age(pl.caseload)
+    _rejoin_caseload(pl.caseload, lost_job, world.max_months)
     pl.outcomes_total += outcomes
     pl.outcomes_this_year += outcomes
     _add_by_cohort(market.cohort_outcomes, pl.cohort, outcomes)
@@ -240,6 +244,18 @@ def _take_last(stock: np.ndarray, last_index: np.ndarray) -> np.ndarray:
             taken[:, g] = stock[:, g, index]
             stock[:, g, index:] = 0
     return taken
+
+
+def _rejoin_caseload(caseload: np.ndarray, lost_job: np.ndarray, max_months: np.ndarray) -> None:
+    """People who lose their job before an outcome is paid go back on the caseload, as the real
+    programmes kept them. The engine does not remember how long they waited before starting, so
+    each rejoins at its months in work (a lower bound on its time on the programme)."""
+    depth = lost_job.shape[2]
+    for g, last in enumerate(max_months - 1):
+        k = min(int(last), depth)
+        caseload[:, g, :k] += lost_job[:, g, :k]
+        if k < depth:
+            caseload[:, g, k] += lost_job[:, g, k:].sum(axis=1)
 
 
 def _age(stock: np.ndarray) -> None:
@@ -354,7 +370,7 @@ def delivery_costs(market: Market, month: Month) -> dict[Kind, np.ndarray]:
     """This month's front-line, overhead and compliance costs of each placement, in GBP."""
     pl, p, world = market.placements, market.providers, market.world
     dynamics = market.scenario.sector.dynamics
-    live = _live_placements(market)
+    live = market.placements.live(market)
     staff = (month.served * world.cost_to_serve_gbp).sum(axis=1)
     # Compliance and reporting fall once a month on each provider's part of a lot that has people
     # to report on, whatever the number of cohorts; the cost is spread over its cohorts by caseload.
@@ -405,12 +421,15 @@ def _share_loss(market: Market, provider: int) -> None:
 
 def _fail(market: Market, provider: int) -> None:
     p, pl = market.providers, market.placements
+    mine = np.flatnonzero(pl.provider == provider)
+    # Disrupted: people being supported (on a caseload or in work awaiting the outcome) by a
+    # placement that was delivering; people already waiting for a re-let are not counted again.
+    supported = pl.caseload[mine].sum(axis=(1, 2)) + pl.in_work[mine].sum(axis=(1, 2))
+    market.count("people_disrupted", int(supported[pl.live(market)[mine]].sum()))
     p.active[provider] = False
     p.failed[provider] = True
     p.exit_month[provider] = market.month
     market.count("failures")
-    mine = np.flatnonzero(pl.provider == provider)
-    market.count("people_disrupted", int(pl.people()[mine].sum()))
     for row in mine:
         contract = market.contracts[pl.contract[row]]
         if contract.holder == provider:
@@ -447,7 +466,8 @@ def close_year(market: Market) -> None:
     dynamics = market.scenario.sector.dynamics
     referral_months = market.scenario.world.referral_months
     if referral_months is None or market.month < referral_months:  # no referrals, no bid candy to count
-        named_tier2 = _live_placements(market) & (pl.role == Role.TIER2) & (pl.share.sum(axis=1) > 0)
+        # Every tier 2 named in a standing contract counts, whatever share the prime gives it.
+        named_tier2 = market.placements.live(market) & (pl.role == Role.TIER2) & (pl.cohort == cohort_of(market))
         market.count("tier2_years", named_tier2.sum())
         market.count("tier2_idle_years", (named_tier2 & (pl.referred_this_year.sum(axis=1) == 0)).sum())
         _record_supply_chains(market)
@@ -455,7 +475,7 @@ def close_year(market: Market) -> None:
     pl.referred_this_year[:] = 0
     pl.outcomes_this_year[:] = 0
     delivering = np.zeros(len(p), bool)
-    delivering[pl.provider[_live_placements(market)]] = True
+    delivering[pl.provider[market.placements.live(market)]] = True
     p.experience_years[delivering] += 1
     gain = np.minimum(dynamics.max_learning, dynamics.learning_rate * p.experience_years)
     p.effectiveness = p.base_effectiveness * (1.0 + gain[:, None])
@@ -469,7 +489,9 @@ def close_year(market: Market) -> None:
     p.turnover_gbp = p.other_income_gbp + income
     p.peak_turnover_gbp = np.maximum(p.peak_turnover_gbp, p.turnover_gbp)
     _open_in_new_areas(market)
-    closing = np.flatnonzero(p.active & (p.turnover_gbp < dynamics.exit_turnover_gbp))
+    # Only a provider that lost its service income shrinks towards closure; a small group that never
+    # held a contract lives on its other income, however small.
+    closing = np.flatnonzero(lost & (p.turnover_gbp < dynamics.exit_turnover_gbp))
     for provider in closing:
         _fail(market, int(provider))
         p.failed[provider] = False  # closed, not failed
@@ -477,9 +499,10 @@ def close_year(market: Market) -> None:
     market.count("failures", -len(closing))
     p.service_income_pence[:] = 0
 
-    entrants = draw_entrants(market.scenario, market.world, market.ledger, market.rng["entry"], market.month + 1)
-    p.extend(entrants)
-    market.count("entries", len(entrants))
+    if market.month + 1 < market.scenario.run.months:  # nobody enters after the run ends
+        entrants = draw_entrants(market.scenario, market.world, market.ledger, market.rng["entry"], market.month + 1)
+        p.extend(entrants)
+        market.count("entries", len(entrants))
     market.year_start_pence = market.ledger.balances[p.account].copy()
 
 
@@ -490,7 +513,7 @@ NATIONAL_REACH_GBP = 50_000_000.0  # assumption: turnover at which a regional pr
 def _record_supply_chains(market: Market) -> None:
     """This year's referrals to each role, and how many named providers in it received none."""
     pl = market.placements
-    taking = _live_placements(market) & (pl.share.sum(axis=1) > 0)
+    taking = market.placements.live(market) & (pl.share.sum(axis=1) > 0)
     for role in np.unique(pl.role[taking]):
         rows = taking & (pl.role == role)
         received = np.bincount(pl.provider[rows], weights=pl.referred_this_year[rows].sum(axis=1), minlength=len(market.providers))

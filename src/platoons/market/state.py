@@ -32,6 +32,7 @@ class Contract:
     comparison: dict[int, np.ndarray] = field(default_factory=dict)  # outcomes finance: comparison outcomes by cohort
     years_below_minimum: int = 0
     paid_cohorts: set[int] = field(default_factory=set)
+    holder_size_band: int = -1  # the holder's size band when it signed (platoons.population.SIZE_BANDS)
 
 
 @dataclass
@@ -84,6 +85,13 @@ class Placements:
             outcomes_total=np.zeros((n, groups), np.int64),
         )
 
+    def live(self, market: Market) -> np.ndarray:
+        """Placements whose provider is active and whose contract stands: they deliver."""
+        if len(self) == 0:
+            return np.zeros(0, bool)
+        standing = np.array([c.active for c in market.contracts], dtype=bool)
+        return market.providers.active[self.provider] & standing[self.contract]
+
     def people(self) -> np.ndarray:
         """People in each placement, waiting or in work [placement]."""
         return self.caseload.sum(axis=(1, 2)) + self.in_work.sum(axis=(1, 2)) + self.sustaining.sum(axis=(1, 2))
@@ -110,6 +118,7 @@ class Market:
     yearly_chains: list[dict] = field(default_factory=list)  # referrals by role and year
     cohort_referrals: dict[int, np.ndarray] = field(default_factory=dict)  # [group] by referral cohort
     cohort_outcomes: dict[int, np.ndarray] = field(default_factory=dict)  # [group] by referral cohort
+    unserved_by_group: np.ndarray | None = None  # [group] referrals turned away: no provider to go to
 
     def add_income(self, providers: np.ndarray, pence: np.ndarray) -> None:
         """Record providers' service income (it sets their turnover at the year end)."""

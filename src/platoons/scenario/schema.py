@@ -157,11 +157,13 @@ class SectorDynamics(Model):
 class Sector(Model):
     bands: tuple[ProviderBand, ...] = param(..., "bands", "Provider kinds and size bands at the start.", min_length=1)
     small_max_turnover_gbp: float = param(
-        10_000_000.0, "GBP/year", "Providers below this turnover count as small (NCVO 'major' band starts at GBP 10m).", NCVO, gt=0
+        1_000_000.0, "GBP/year",
+        "Providers below this turnover count as small: NCVO's micro, small and medium charities (under GBP 1m), "
+        "the little platoons that set-asides, capacity grants and the small-provider metrics are for.", NCVO, gt=0
     )
     size_band_edges_gbp: tuple[float, ...] = param(
-        (100_000.0, 1_000_000.0, 10_000_000.0, 50_000_000.0), "GBP/year",
-        "Turnover edges of the size bands micro/small, small/medium, medium/large, large/major.", NCVO,
+        (10_000.0, 100_000.0, 1_000_000.0, 10_000_000.0, 100_000_000.0), "GBP/year",
+        "Turnover edges of NCVO's size bands micro/small, small/medium, medium/large, large/major, major/super-major.", NCVO,
     )
     dynamics: SectorDynamics = param(SectorDynamics, "-", "Growth, learning, entry and exit.")
 
@@ -258,6 +260,11 @@ class ConsortiumRules(Model):
     members: int = param(8, "providers", "Most members in one consortium.", ge=2)
     friction_per_member: float = param(
         0.02, "quality/member", "Quality lost per member to a weak centre and infighting.", ge=0, le=0.2
+    )
+    max_member_turnover_gbp: float = param(
+        10_000_000.0, "GBP/year",
+        "Largest turnover of a consortium member: the organisations too small to bid for a regional lot alone "
+        "(NCVO's large band and below).", "assumption; band edge from NCVO", gt=0,
     )
 
 

@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 from platoons.ledger import Account, Kind, Role
-from platoons.market.prices import expected_path, income_by_month, income_per_referral, worst_cash_position
+from platoons.market.prices import expected_path, income_by_month, income_per_referral, outcome_risk_share, worst_cash_position
 from platoons.market.state import Market
 from platoons.population import monthly_hazard
 from platoons.tender import AwardRules, Bid, Lot, award
@@ -58,10 +58,10 @@ def let_contracts(market: Market, lot_ids: np.ndarray) -> list[Win]:
         return []
     offers = _price(market, teams, lot_ids)
     if market.scenario.design.delivery.model == "prime":
-        # Subcontractors join only if their reserves can carry the risk passed to them.
-        kept = [_without_fragile_subs(market, team, offers["exposure"][t]) for t, team in enumerate(teams)]
-        if any(new is not old for new, old in zip(kept, teams)):
-            teams, offers = kept, _price(market, kept, lot_ids)
+        declined = subcontractors_declining(market, teams, lot_ids, offers)
+        if declined:
+            teams = [_without(market, team, declined) for team in teams]
+            offers = _price(market, teams, lot_ids)
     bids, bid_team, bid_lots, bid_ratio = _choose_bids(market, teams, lot_ids, offers)
     market.count("bids", len(bids))
     small = market.providers.is_small(market.small_max)
@@ -144,25 +144,38 @@ def form_teams(market: Market) -> list[Team]:
 
 
 def _prime_teams(market: Market) -> list[Team]:
+    """Each provider that can lead a region's contract bids there as a prime with a supply chain
+    drawn from the providers present in the region that cannot lead one, whatever the threshold."""
     rules = market.scenario.design.delivery.prime
     p, w = market.providers, market.world
     eligible = p.active & (p.turnover_gbp >= market.scenario.design.eligibility.min_turnover_gbp)
-    regions = np.unique(market.lots.region)
+    absorbable = _absorbable_by(market, p.turnover_gbp, p.management)
+    value = list_value_per_year(market)
     presence = market.presence()
-    chains = {}  # every prime in a region draws on the same pool of subcontractors
-    for region in regions:
+    teams = []
+    for region in np.unique(market.lots.region):
         areas = w.area_region == region if region >= 0 else np.ones(len(w.area_names), bool)
-        candidates = np.flatnonzero(p.active & ~eligible & presence[:, areas].any(axis=1))
+        present = p.active & presence[:, areas].any(axis=1)
+        smallest_lot = value[market.lots.region == region].min()
+        leads = eligible & present & (absorbable >= smallest_lot)
+        candidates = np.flatnonzero(present & ~leads)
         tier1, tier2 = _supply_chain(p, candidates, rules.tier1_per_contract, rules.tier2_per_contract)
         roles = np.array([Role.PRIME] + [Role.TIER1] * len(tier1) + [Role.TIER2] * len(tier2), dtype=np.int8)
-        chains[region] = (np.concatenate([tier1, tier2]).astype(np.int64), roles, _prime_shares(market, roles))
-    teams = []
-    for prime in np.flatnonzero(eligible):
-        for region in regions:
-            subs, roles, shares = chains[region]
-            members = np.concatenate([[prime], subs]).astype(np.int64)
-            teams.append(Team(f"p{prime}", int(prime), members, roles, shares, int(region)))
+        subs, shares = np.concatenate([tier1, tier2]).astype(np.int64), _prime_shares(market, roles)
+        for prime in np.flatnonzero(leads):
+            teams.append(Team(f"p{prime}", int(prime), np.concatenate([[prime], subs]).astype(np.int64), roles, shares, int(region)))
     return teams
+
+
+def list_value_per_year(market: Market) -> np.ndarray:
+    """[lot] what each lot pays in a year at list prices and the sector's typical performance."""
+    p, world = market.providers, market.world
+    months = market.scenario.design.contract.length_months
+    mult = market.prices.mean_multipliers(months)
+    typical = world.no_support_hazard + monthly_hazard(p.effectiveness[p.active].mean(axis=0)) * 0.8
+    path = expected_path(world, typical, market.prices)
+    per_referral = income_per_referral(path, market.prices, mult) + mult[0] * market.prices.block
+    return market.lots.referrals @ per_referral * 12
 
 
 def _supply_chain(p, candidates: np.ndarray, n_tier1: int, n_tier2: int) -> tuple[np.ndarray, np.ndarray]:
@@ -174,14 +187,70 @@ def _supply_chain(p, candidates: np.ndarray, n_tier1: int, n_tier2: int) -> tupl
     return tier1, by_skill[:n_tier2]
 
 
-def _without_fragile_subs(market: Market, team: Team, exposure_by_lot: np.ndarray) -> Team:
-    lots = market.lots.region == team.region if team.region >= 0 else np.ones(len(market.lots), bool)
-    lots &= np.isfinite(exposure_by_lot)
-    exposure = float(exposure_by_lot[lots].max()) if lots.any() else 0.0
-    rules, bidding = market.scenario.design.delivery.prime, market.scenario.design.bidding
-    reserves = market.ledger.balances[market.providers.account[team.providers]] / 100.0
-    carried = exposure * team.shares.mean(axis=1) * rules.risk_passed_down
-    keep = (team.roles == Role.PRIME) | (carried <= bidding.risk_appetite * np.maximum(reserves, 0.0))
+def subcontractors_declining(market: Market, teams: list[Team], lot_ids: np.ndarray, offers) -> set[tuple[int, int]]:
+    """(region, provider) pairs of subcontractors that will not join their region's supply chains.
+
+    Each subcontractor looks once at everything it would be committed to: every lot being let in
+    each region whose chains name it (for one lot only one prime can win, so each lot counts once).
+    On its own terms (the prime's price less the management fee, the outcome risk its tier
+    carries, its own effectiveness, costs and compliance) it joins only if it expects not to lose
+    money and its reserves can carry its deepest cash position across all those lots.
+    """
+    chains = {}
+    for team in teams:
+        chains.setdefault(team.region, team)
+    reserves = market.ledger.balances[market.providers.account] / 100.0
+    exposure, profit = {}, {}
+    for region, team in chains.items():
+        lots = lot_ids[market.lots.region[lot_ids] == region] if region >= 0 else lot_ids
+        in_region = [t for t, other in enumerate(teams) if other.region == region]
+        for row in range(1, len(team.providers)):
+            sub = int(team.providers[row])
+            cash, gain = _subcontract_terms(market, team, row, lots, offers["ratio"][in_region][:, lots])
+            exposure[sub] = exposure.get(sub, 0.0) + cash
+            profit[sub] = min(profit.get(sub, np.inf), gain)
+    appetite = market.scenario.design.bidding.risk_appetite
+    unwilling = {sub for sub in exposure if profit[sub] < 0 or exposure[sub] > appetite * max(reserves[sub], 0.0)}
+    market.count("subcontractors_declined", len(unwilling))
+    return {(team.region, int(q)) for team in chains.values() for q in team.providers[1:] if int(q) in unwilling}
+
+
+def _subcontract_terms(market: Market, team: Team, row: int, lots: np.ndarray, prime_ratios: np.ndarray) -> tuple[float, float]:
+    """A subcontractor's summed deepest cash position and its worst expected monthly profit over `lots`."""
+    scenario, world, p = market.scenario, market.world, market.providers
+    rules, dynamics = scenario.design.delivery.prime, scenario.sector.dynamics
+    sub = int(team.providers[row])
+    months = scenario.design.contract.length_months
+    mult = market.prices.mean_multipliers(months)
+    at_risk = float(outcome_risk_share(rules, team.roles[row:row + 1])[0])
+    quality = 1.0 - dynamics.staff_turnover_effect * p.staff_turnover[sub]
+    hazard = world.no_support_hazard + monthly_hazard(p.effectiveness[sub] * (1.0 + p.optimism[sub])) * quality
+    path = expected_path(world, hazard, market.prices)
+    flows = income_by_month(path, market.prices, mult)
+    flows[..., 0] += mult[0] * market.prices.block
+    outcome_flows = (mult[3] * market.prices.outcome[:, None] * path.outcomes
+                     + mult[4] * market.prices.sustainment[:, None] * path.sustainment_payments)
+    # Outcome pay it does not risk comes as a fee per referral at the expected outcome pay.
+    paid = flows - (1.0 - at_risk) * outcome_flows
+    paid[..., 0] += (1.0 - at_risk) * outcome_flows.sum(axis=-1)
+    cost = world.cost_to_serve_gbp[:, None] * (1.0 + p.overhead_rate[sub]) * path.on_caseload
+    compliance = dynamics.compliance_gbp_per_month * (1.5 - p.management[sub])
+    finite = np.where(np.isfinite(prime_ratios) & (prime_ratios <= 1.0), prime_ratios, np.nan)
+    cash, gain = 0.0, np.inf
+    for j, lot in enumerate(lots):
+        if np.isnan(finite[:, j]).all():
+            continue  # no prime can bid for the lot: nothing to commit to
+        ratio = float(np.nanmedian(finite[:, j]))
+        referrals = market.lots.referrals[lot] * team.shares[row]  # [group] per month
+        net = ratio * (1.0 - rules.management_fee) * referrals @ paid - referrals @ cost
+        net[0] -= compliance
+        cash -= float(worst_cash_position(net, months))
+        gain = min(gain, float(net.sum()))
+    return cash, gain
+
+
+def _without(market: Market, team: Team, declined: set[tuple[int, int]]) -> Team:
+    keep = np.array([row == 0 or (team.region, int(q)) not in declined for row, q in enumerate(team.providers)])
     if keep.all():
         return team
     roles = team.roles[keep]
@@ -305,11 +374,8 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray) -> dict[str, 
     net_lot = np.einsum("tlgm,lg->tlm", net, referrals)
     exposure = -worst_cash_position(net_lot, months)
 
-    # The commissioner's reserve: list prices at the sector's mean expected performance.
-    typical = world.no_support_hazard + monthly_hazard(p.effectiveness[p.active].mean(axis=0)) * 0.8
-    reserve_path = expected_path(world, typical, market.prices)
-    reserve_income = income_per_referral(reserve_path, market.prices, mult) + mult[0] * market.prices.block
-    reserve = referrals @ reserve_income * months
+    # The commissioner's reserve: list prices at the sector's typical performance, over the contract.
+    reserve = list_value_per_year(market)[lot_ids] / 12 * months
 
     believed_yearly = members.total(members.shares * p.effectiveness[m] * (1.0 + p.optimism[m, None])).mean(axis=1)
     effect_score = np.minimum(1.0, believed_yearly / EFFECT_FOR_FULL_QUALITY)
@@ -434,6 +500,10 @@ def _absorbable(market: Market, team: Team, turnover: float) -> float:
     """The largest yearly contract value a team can take on; stronger management absorbs more."""
     p = market.providers
     management = p.management[team.lead] if team.lead >= 0 else p.management[team.providers].mean()
+    return _absorbable_by(market, turnover, management)
+
+
+def _absorbable_by(market: Market, turnover, management):
     return market.scenario.sector.dynamics.max_contract_to_turnover * (0.5 + management) * turnover
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from platoons.ledger import Account, Kind, Role, to_pence
 from platoons.market import alliance, outcomes_finance, performance
 from platoons.market.contracting import cohort_of, let_lots, move_people, open_cohort_if_due
+from platoons.market.prices import outcome_risk_share
 from platoons.market.state import Market
 from platoons.population import draw_entrants, monthly_hazard
 
@@ -339,7 +340,7 @@ def _pass_down(market: Market, month: Month, gross: dict[Kind, np.ndarray], hold
             received += passed
     elif design.delivery.model == "prime":
         rules = design.delivery.prime
-        risk_share = _risk_share(rules, pl.role)
+        risk_share = outcome_risk_share(rules, pl.role)
         for kind, amount in gross.items():
             at_risk = risk_share if kind in (Kind.OUTCOME, Kind.SUSTAINMENT) else 1.0
             passed = to_pence((1.0 - rules.management_fee) * at_risk * amount) * down
@@ -358,12 +359,6 @@ def _pass_down(market: Market, month: Month, gross: dict[Kind, np.ndarray], hold
         market.add_income(holders, np.where(down, gross_pence - received, gross_pence))
     elif design.delivery.model == "direct":
         market.add_income(pl.provider, gross_pence)
-
-
-def _risk_share(rules, roles: np.ndarray) -> np.ndarray:
-    """Share of outcome risk each placement's provider carries for its prime."""
-    tier2 = rules.risk_passed_down if rules.tier2_risk_passed_down is None else rules.tier2_risk_passed_down
-    return np.where(roles == Role.TIER2, tier2, rules.risk_passed_down)
 
 
 def delivery_costs(market: Market, month: Month) -> dict[Kind, np.ndarray]:

@@ -192,61 +192,65 @@ def subcontractors_declining(market: Market, teams: list[Team], lot_ids: np.ndar
 
     Each subcontractor looks once at everything it would be committed to: every lot being let in
     each region whose chains name it (for one lot only one prime can win, so each lot counts once).
-    On its own terms (the prime's price less the management fee, the outcome risk its tier
+    On its own terms (the primes' price less the management fee, the outcome risk its tier
     carries, its own effectiveness, costs and compliance) it joins only if it expects not to lose
-    money and its reserves can carry its deepest cash position across all those lots.
+    money on any of those lots and its reserves can carry its deepest cash positions summed over them.
     """
     chains = {}
     for team in teams:
         chains.setdefault(team.region, team)
-    reserves = market.ledger.balances[market.providers.account] / 100.0
-    exposure, profit = {}, {}
+    rows, pairs = [], []  # (team, row in team); (row index, lot, primes' median price ratio)
     for region, team in chains.items():
-        lots = lot_ids[market.lots.region[lot_ids] == region] if region >= 0 else lot_ids
         in_region = [t for t, other in enumerate(teams) if other.region == region]
-        for row in range(1, len(team.providers)):
-            sub = int(team.providers[row])
-            cash, gain = _subcontract_terms(market, team, row, lots, offers["ratio"][in_region][:, lots])
-            exposure[sub] = exposure.get(sub, 0.0) + cash
-            profit[sub] = min(profit.get(sub, np.inf), gain)
-    appetite = market.scenario.design.bidding.risk_appetite
-    unwilling = {sub for sub in exposure if profit[sub] < 0 or exposure[sub] > appetite * max(reserves[sub], 0.0)}
-    market.count("subcontractors_declined", len(unwilling))
-    return {(team.region, int(q)) for team in chains.values() for q in team.providers[1:] if int(q) in unwilling}
+        for lot in lot_ids[market.lots.region[lot_ids] == region] if region >= 0 else lot_ids:
+            ratios = offers["ratio"][in_region, lot]
+            ratios = ratios[np.isfinite(ratios) & (ratios <= 1.0)]
+            if len(ratios) == 0:
+                continue  # no prime can bid for the lot: nothing to commit to
+            pairs.extend((len(rows) + r, int(lot), float(np.median(ratios))) for r in range(len(team.providers) - 1))
+        rows.extend((team, r) for r in range(1, len(team.providers)))
+    if not pairs:
+        return set()
+    cash, gain = _subcontract_terms(market, rows, np.array(pairs))
+    subs = np.array([int(team.providers[r]) for team, r in rows])
+    row_of_pair = np.array(pairs)[:, 0].astype(np.int64)
+    exposure = np.bincount(subs[row_of_pair], weights=cash, minlength=len(market.providers))
+    worst = np.full(len(market.providers), np.inf)
+    np.minimum.at(worst, subs[row_of_pair], gain)
+    reserves = np.maximum(market.ledger.balances[market.providers.account] / 100.0, 0.0)
+    unwilling = (worst < 0) | (exposure > market.scenario.design.bidding.risk_appetite * reserves)
+    market.count("subcontractors_declined", int(unwilling[np.unique(subs)].sum()))
+    return {(team.region, int(team.providers[r])) for team, r in rows if unwilling[team.providers[r]]}
 
 
-def _subcontract_terms(market: Market, team: Team, row: int, lots: np.ndarray, prime_ratios: np.ndarray) -> tuple[float, float]:
-    """A subcontractor's summed deepest cash position and its worst expected monthly profit over `lots`."""
+def _subcontract_terms(market: Market, rows: list[tuple[Team, int]], pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each (row, lot, price ratio) pair: the subcontractor's deepest cash position (as a positive
+    amount) and its expected monthly profit, both at a steady monthly inflow of its referrals."""
     scenario, world, p = market.scenario, market.world, market.providers
     rules, dynamics = scenario.design.delivery.prime, scenario.sector.dynamics
-    sub = int(team.providers[row])
+    subs = np.array([int(team.providers[r]) for team, r in rows])
+    roles = np.array([team.roles[r] for team, r in rows], dtype=np.int8)
+    shares = np.array([team.shares[r] for team, r in rows])  # [row, group]
     months = scenario.design.contract.length_months
     mult = market.prices.mean_multipliers(months)
-    at_risk = float(outcome_risk_share(rules, team.roles[row:row + 1])[0])
-    quality = 1.0 - dynamics.staff_turnover_effect * p.staff_turnover[sub]
-    hazard = world.no_support_hazard + monthly_hazard(p.effectiveness[sub] * (1.0 + p.optimism[sub])) * quality
+    at_risk = outcome_risk_share(rules, roles)[:, None, None]
+    quality = 1.0 - dynamics.staff_turnover_effect * p.staff_turnover[subs]
+    hazard = world.no_support_hazard + monthly_hazard(p.effectiveness[subs] * (1.0 + p.optimism[subs, None])) * quality[:, None]
     path = expected_path(world, hazard, market.prices)
-    flows = income_by_month(path, market.prices, mult)
+    flows = income_by_month(path, market.prices, mult)  # [row, group, month]
     flows[..., 0] += mult[0] * market.prices.block
     outcome_flows = (mult[3] * market.prices.outcome[:, None] * path.outcomes
                      + mult[4] * market.prices.sustainment[:, None] * path.sustainment_payments)
     # Outcome pay it does not risk comes as a fee per referral at the expected outcome pay.
     paid = flows - (1.0 - at_risk) * outcome_flows
-    paid[..., 0] += (1.0 - at_risk) * outcome_flows.sum(axis=-1)
-    cost = world.cost_to_serve_gbp[:, None] * (1.0 + p.overhead_rate[sub]) * path.on_caseload
-    compliance = dynamics.compliance_gbp_per_month * (1.5 - p.management[sub])
-    finite = np.where(np.isfinite(prime_ratios) & (prime_ratios <= 1.0), prime_ratios, np.nan)
-    cash, gain = 0.0, np.inf
-    for j, lot in enumerate(lots):
-        if np.isnan(finite[:, j]).all():
-            continue  # no prime can bid for the lot: nothing to commit to
-        ratio = float(np.nanmedian(finite[:, j]))
-        referrals = market.lots.referrals[lot] * team.shares[row]  # [group] per month
-        net = ratio * (1.0 - rules.management_fee) * referrals @ paid - referrals @ cost
-        net[0] -= compliance
-        cash -= float(worst_cash_position(net, months))
-        gain = min(gain, float(net.sum()))
-    return cash, gain
+    paid[..., 0] += ((1.0 - at_risk) * outcome_flows).sum(axis=-1)
+    cost = world.cost_to_serve_gbp[:, None] * (1.0 + p.overhead_rate[subs, None, None]) * path.on_caseload
+    row, lot, ratio = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64), pairs[:, 2]
+    referrals = market.lots.referrals[lot] * shares[row]  # [pair, group] per month
+    net = (ratio * (1.0 - rules.management_fee))[:, None] * np.einsum("pg,pgm->pm", referrals, paid[row])
+    net -= np.einsum("pg,pgm->pm", referrals, cost[row])
+    net[:, 0] -= dynamics.compliance_gbp_per_month * (1.5 - p.management[subs[row]])
+    return -worst_cash_position(net, months), net.sum(axis=1)
 
 
 def _without(market: Market, team: Team, declined: set[tuple[int, int]]) -> Team:

@@ -371,13 +371,6 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray) -> dict[str, 
         # Investors pay providers cost plus an agreed mark-up; the outcome prices are theirs to earn.
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = cost_lot * (1.0 + design.delivery.outcomes_finance.investor_margin) / income_lot
-    flows = income_by_month(path, market.prices, mult)
-    flows[..., 0] += mult[0] * market.prices.block
-    net = (ratio[:, :, None, None] * (1 - coordination)[:, None, None, None] * flows[:, None]
-           - (cost_rate[:, :, None] * path.on_caseload)[:, None])
-    net_lot = np.einsum("tlgm,lg->tlm", net, referrals)
-    exposure = -worst_cash_position(net_lot, months)
-
     # The commissioner's reserve: list prices at the sector's typical performance, over the contract.
     reserve = list_value_per_year(market)[lot_ids] / 12 * months
 
@@ -391,6 +384,7 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray) -> dict[str, 
     lot_roots = members.most(rooted[m]) @ covers / per_lot
     quality = np.clip(QUALITY_WEIGHTS[0] * effect_score[:, None] + QUALITY_WEIGHTS[1] * management[:, None]
                       + design.award.local_presence_weight * lot_roots, 0.0, 1.0)
+    exposure = _exposure(market, path, cost_rate, ratio * (1 - coordination)[:, None], referrals, (lot_presence > 0) & (ratio <= 1.0))
     by_lot = {
         "ratio": (ratio, np.inf), "quality": (quality, 0.0), "exposure": (exposure, np.inf),
         "annual_value": (np.minimum(ratio, 1.0) * income_lot * 12, 0.0), "lot_presence": (lot_presence, 0.0),
@@ -398,6 +392,22 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray) -> dict[str, 
     offers = {name: _spread(values, lot_ids, len(market.lots), empty) for name, (values, empty) in by_lot.items()}
     offers["reserve"] = _spread(reserve[None, :], lot_ids, len(market.lots), 0.0)[0]
     return {**offers, "risk_fee": risk_fee, "cost": cost}
+
+
+def _exposure(market: Market, path, cost_rate: np.ndarray, paid_ratio: np.ndarray, referrals: np.ndarray,
+              feasible: np.ndarray) -> np.ndarray:
+    """[team, lot being let] payment-by-results exposure: the deepest cash position of a lot's steady
+    monthly inflow at the team's price, worked out only where the team could bid (inf elsewhere)."""
+    months = market.scenario.design.contract.length_months
+    flows = income_by_month(path, market.prices, market.prices.mean_multipliers(months))
+    flows[..., 0] += market.prices.mean_multipliers(months)[0] * market.prices.block
+    team, lot = np.nonzero(feasible)
+    # Net cash month by month after referral, per (team, lot): income at the team's price less cost.
+    income = np.einsum("pg,pgm->pm", referrals[lot], flows[team])
+    cost = np.einsum("pg,pgm->pm", referrals[lot], cost_rate[team, :, None] * path.on_caseload[team])
+    exposure = np.full(feasible.shape, np.inf)
+    exposure[team, lot] = -worst_cash_position(paid_ratio[team, lot, None] * income - cost, months)
+    return exposure
 
 
 def _spread(values: np.ndarray, lot_ids: np.ndarray, n_lots: int, empty: float) -> np.ndarray:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from platoons import apply_changes, simulate
 from platoons.ledger import Account, Kind, Role
-from platoons.market.bidding import _prime_teams, subcontractors_declining, _price
+from platoons.market.bidding import TenderTerms, _prime_teams, _price, subcontractors_declining
 from platoons.market.engine import _rejoin_caseload, step
 from platoons.metrics import MARGIN_INCOME_FLOOR_GBP
 from platoons.population import ENTRANT_KINDS, KINDS
@@ -98,7 +98,7 @@ def test_outcome_rate_divides_by_everyone_referred():
 
 def test_prime_teams_keep_subcontractors_with_no_threshold():
     market = _start(small({"design.eligibility.min_turnover_gbp": 0}), 1)
-    teams = _prime_teams(market)
+    teams = _prime_teams(market, TenderTerms.of(market, relaxed=False))
     assert teams
     leads = {t.lead for t in teams}
     for team in teams:
@@ -110,9 +110,10 @@ def test_prime_teams_keep_subcontractors_with_no_threshold():
 
 def _declining(changes, seed=1):
     market = _start(small({"design.delivery.prime.tier2_per_contract": 3, **changes}), seed)
-    teams = _prime_teams(market)
+    terms = TenderTerms.of(market, relaxed=False)
+    teams = _prime_teams(market, terms)
     lots = np.arange(len(market.lots))
-    return market, subcontractors_declining(market, teams, lots, _price(market, teams, lots))
+    return market, subcontractors_declining(market, teams, lots, _price(market, teams, lots, terms))
 
 
 def test_subcontractors_count_their_reserves_once_against_every_lot_they_could_win():

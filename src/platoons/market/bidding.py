@@ -50,19 +50,37 @@ class Win:
 PROVIDERS_CARRY_RISK = ("direct", "prime", "consortium")
 
 
-def let_contracts(market: Market, lot_ids: np.ndarray) -> list[Win]:
+@dataclass(frozen=True)
+class TenderTerms:
+    """The eligibility, set-asides and highest price of one tender (relaxed when the commissioner re-lets a lot nobody took)."""
+
+    min_turnover_gbp: float
+    min_reserves_gbp: float
+    price_cap: float  # highest price as a share of list price
+    set_asides: bool
+
+    @classmethod
+    def of(cls, market: Market, relaxed: bool) -> TenderTerms:
+        design = market.scenario.design
+        if relaxed:
+            return cls(0.0, 0.0, design.stewardship.relax_price_cap, False)
+        return cls(design.eligibility.min_turnover_gbp, design.eligibility.min_reserves_gbp, 1.0, True)
+
+
+def let_contracts(market: Market, lot_ids: np.ndarray, relaxed: bool = False) -> list[Win]:
     """Run a tender for `lot_ids`: draw beliefs, form teams, price, award, charge bid costs."""
+    terms = TenderTerms.of(market, relaxed)
     _refresh_optimism(market)
-    teams = form_teams(market)
+    teams = form_teams(market, terms)
     if not teams or len(lot_ids) == 0:
         return []
-    offers = _price(market, teams, lot_ids)
+    offers = _price(market, teams, lot_ids, terms)
     if market.scenario.design.delivery.model == "prime":
         declined = subcontractors_declining(market, teams, lot_ids, offers)
         if declined:
             teams = [_without(market, team, declined) for team in teams]
-            offers = _price(market, teams, lot_ids)
-    bids, bid_team, bid_lots, bid_ratio = _choose_bids(market, teams, lot_ids, offers)
+            offers = _price(market, teams, lot_ids, terms)
+    bids, bid_team, bid_lots, bid_ratio = _choose_bids(market, teams, lot_ids, offers, terms)
     market.count("bids", len(bids))
     small = market.providers.is_small(market.small_max)
     market.count("bids_by_small", sum(1 for i in bid_team if small[teams[i].providers].all() and (teams[i].lead < 0 or small[teams[i].lead])))
@@ -70,8 +88,8 @@ def let_contracts(market: Market, lot_ids: np.ndarray) -> list[Win]:
         return []
     rules = _rules(market, teams, offers)
     if market.scenario.design.delivery.model == "alliance":
-        return _select_alliances(market, teams, bids, bid_team, bid_lots, bid_ratio, offers, rules)
-    lots = [Lot(str(l), float(offers["reserve"][l]), bool(market.lots.set_aside[l])) for l in lot_ids]
+        return _select_alliances(market, teams, bids, bid_team, bid_lots, bid_ratio, offers, rules, terms)
+    lots = [Lot(str(l), float(offers["reserve"][l] * terms.price_cap), bool(market.lots.set_aside[l]) and terms.set_asides) for l in lot_ids]
     result = award(lots, bids, rules)
     won = set(result.winning_bids)
     wins = []
@@ -84,7 +102,7 @@ def let_contracts(market: Market, lot_ids: np.ndarray) -> list[Win]:
     return wins
 
 
-def _select_alliances(market, teams, bids, bid_team, bid_lots, bid_ratio, offers, rules) -> list[Win]:
+def _select_alliances(market, teams, bids, bid_team, bid_lots, bid_ratio, offers, rules, terms) -> list[Win]:
     """For each lot the commissioner picks the best-quality bidders as alliance members.
 
     Alliance partners are chosen on quality, not price; each provider joins at most its cap of
@@ -100,7 +118,8 @@ def _select_alliances(market, teams, bids, bid_team, bid_lots, bid_ratio, offers
             by_lot.setdefault(lots[0], []).append(i)
     for lot, candidates in sorted(by_lot.items()):
         ranked = sorted(candidates, key=lambda i: (-bids[i].quality, bid_ratio[i], i))
-        ranked = [i for i in ranked if not market.lots.set_aside[lot] or bids[i].bidder_id in rules.small_bidders]
+        reserved = market.lots.set_aside[lot] and terms.set_asides
+        ranked = [i for i in ranked if not reserved or bids[i].bidder_id in rules.small_bidders]
         chosen = []
         for i in ranked:
             bidder = bids[i].bidder_id
@@ -129,33 +148,33 @@ def allocate_by_need(p, members: np.ndarray) -> np.ndarray:
     return weight / np.maximum(weight.sum(axis=0, keepdims=True), 1e-12)
 
 
-def form_teams(market: Market) -> list[Team]:
+def form_teams(market: Market, terms: TenderTerms) -> list[Team]:
     model = market.scenario.design.delivery.model
     if model == "prime":
-        return _prime_teams(market)
+        return _prime_teams(market, terms)
     if model == "consortium":
         return _consortia(market)
     p = market.providers
     groups = len(market.world.group_names)
     return [
         Team(f"p{i}", int(i), np.array([i]), np.array([Role.DIRECT]), np.ones((1, groups)), -1)
-        for i in np.flatnonzero(p.active)
+        for i in np.flatnonzero(p.active & ~p.in_house)
     ]
 
 
-def _prime_teams(market: Market) -> list[Team]:
+def _prime_teams(market: Market, terms: TenderTerms) -> list[Team]:
     """Each provider that can lead a region's contract bids there as a prime with a supply chain
     drawn from the providers present in the region that cannot lead one, whatever the threshold."""
     rules = market.scenario.design.delivery.prime
     p, w = market.providers, market.world
-    eligible = p.active & (p.turnover_gbp >= market.scenario.design.eligibility.min_turnover_gbp)
+    eligible = p.active & ~p.in_house & (p.turnover_gbp >= terms.min_turnover_gbp)
     absorbable = _absorbable_by(market, p.turnover_gbp, p.management)
     value = list_value_per_year(market)
     presence = market.presence()
     teams = []
     for region in np.unique(market.lots.region):
         areas = w.area_region == region if region >= 0 else np.ones(len(w.area_names), bool)
-        present = p.active & presence[:, areas].any(axis=1)
+        present = p.active & ~p.in_house & presence[:, areas].any(axis=1)
         smallest_lot = value[market.lots.region == region].min()
         leads = eligible & present & (absorbable >= smallest_lot)
         candidates = np.flatnonzero(present & ~leads)
@@ -167,11 +186,19 @@ def _prime_teams(market: Market) -> list[Team]:
     return teams
 
 
+def contract_multipliers(market: Market) -> np.ndarray:
+    """Mean payment-table multipliers over a contract let now: from the programme's current year when
+    the table follows programme years, else from the contract's own first year."""
+    months = market.scenario.design.contract.length_months
+    start = market.month if market.scenario.design.transitions.taper_by == "programme_year" else 0
+    return market.prices.mean_multipliers(months, start)
+
+
 def list_value_per_year(market: Market) -> np.ndarray:
     """[lot] what each lot pays in a year at list prices and the sector's typical performance."""
     p, world = market.providers, market.world
     months = market.scenario.design.contract.length_months
-    mult = market.prices.mean_multipliers(months)
+    mult = contract_multipliers(market)
     typical = world.no_support_hazard + monthly_hazard(p.effectiveness[p.active].mean(axis=0)) * 0.8
     path = expected_path(world, typical, market.prices)
     per_referral = income_per_referral(path, market.prices, mult) + mult[0] * market.prices.block
@@ -232,7 +259,7 @@ def _subcontract_terms(market: Market, rows: list[tuple[Team, int]], pairs: np.n
     roles = np.array([team.roles[r] for team, r in rows], dtype=np.int8)
     shares = np.array([team.shares[r] for team, r in rows])  # [row, group]
     months = scenario.design.contract.length_months
-    mult = market.prices.mean_multipliers(months)
+    mult = contract_multipliers(market)
     at_risk = outcome_risk_share(rules, roles)[:, None, None]
     quality = 1.0 - dynamics.staff_turnover_effect * p.staff_turnover[subs]
     hazard = world.no_support_hazard + monthly_hazard(p.effectiveness[subs] * (1.0 + p.optimism[subs, None])) * quality[:, None]
@@ -300,7 +327,7 @@ def _consortia(market: Market) -> list[Team]:
     """Providers too small to bid alone band together by region, largest first, in consortia of up to `members`."""
     rules = market.scenario.design.delivery.consortium
     p, w = market.providers, market.world
-    small = p.active & (p.turnover_gbp < rules.max_member_turnover_gbp)
+    small = p.active & ~p.in_house & (p.turnover_gbp < rules.max_member_turnover_gbp)
     groups = len(w.group_names)
     teams = []
     for region in range(len(w.region_names)):
@@ -326,7 +353,7 @@ def _refresh_optimism(market: Market) -> None:
     p.optimism = np.where(fresh, np.maximum(draws, 0.0), p.optimism * 0.5)
 
 
-def _price(market: Market, teams: list[Team], lot_ids: np.ndarray) -> dict[str, np.ndarray]:
+def _price(market: Market, teams: list[Team], lot_ids: np.ndarray, terms: TenderTerms) -> dict[str, np.ndarray]:
     """Every team's view of the lots being let: price ratio, quality, exposure and annual value.
 
     Arrays span all lots so they can be indexed by lot; lots not being let are left unpriced.
@@ -334,7 +361,7 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray) -> dict[str, 
     scenario, world, p = market.scenario, market.world, market.providers
     design, dynamics = scenario.design, scenario.sector.dynamics
     months = design.contract.length_months
-    mult = market.prices.mean_multipliers(months)
+    mult = contract_multipliers(market)
     referrals = market.lots.referrals[lot_ids]  # [lot being let, group]
     n_groups = len(world.group_names)
 
@@ -384,10 +411,10 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray) -> dict[str, 
     lot_roots = members.most(rooted[m]) @ covers / per_lot
     quality = np.clip(QUALITY_WEIGHTS[0] * effect_score[:, None] + QUALITY_WEIGHTS[1] * management[:, None]
                       + design.award.local_presence_weight * lot_roots, 0.0, 1.0)
-    exposure = _exposure(market, path, cost_rate, ratio * (1 - coordination)[:, None], referrals, (lot_presence > 0) & (ratio <= 1.0))
+    exposure = _exposure(market, path, cost_rate, ratio * (1 - coordination)[:, None], referrals, (lot_presence > 0) & (ratio <= terms.price_cap))
     by_lot = {
         "ratio": (ratio, np.inf), "quality": (quality, 0.0), "exposure": (exposure, np.inf),
-        "annual_value": (np.minimum(ratio, 1.0) * income_lot * 12, 0.0), "lot_presence": (lot_presence, 0.0),
+        "annual_value": (np.minimum(ratio, terms.price_cap) * income_lot * 12, 0.0), "lot_presence": (lot_presence, 0.0),
     }
     offers = {name: _spread(values, lot_ids, len(market.lots), empty) for name, (values, empty) in by_lot.items()}
     offers["reserve"] = _spread(reserve[None, :], lot_ids, len(market.lots), 0.0)[0]
@@ -399,8 +426,9 @@ def _exposure(market: Market, path, cost_rate: np.ndarray, paid_ratio: np.ndarra
     """[team, lot being let] payment-by-results exposure: the deepest cash position of a lot's steady
     monthly inflow at the team's price, worked out only where the team could bid (inf elsewhere)."""
     months = market.scenario.design.contract.length_months
-    flows = income_by_month(path, market.prices, market.prices.mean_multipliers(months))
-    flows[..., 0] += market.prices.mean_multipliers(months)[0] * market.prices.block
+    mult = contract_multipliers(market)
+    flows = income_by_month(path, market.prices, mult)
+    flows[..., 0] += mult[0] * market.prices.block
     team, lot = np.nonzero(feasible)
     # Net cash month by month after referral, per (team, lot): income at the team's price less cost.
     income = np.einsum("pg,pgm->pm", referrals[lot], flows[team])
@@ -446,7 +474,7 @@ class Members:
         return np.maximum.reduceat(values, self.starts, axis=0)
 
 
-def _choose_bids(market: Market, teams: list[Team], lot_ids: np.ndarray, offers: dict[str, np.ndarray]):
+def _choose_bids(market: Market, teams: list[Team], lot_ids: np.ndarray, offers: dict[str, np.ndarray], terms: TenderTerms):
     """Each team bids for its most profitable feasible lots until its bid budget runs out."""
     design, p, ledger = market.scenario.design, market.providers, market.ledger
     bidding = design.bidding
@@ -458,11 +486,11 @@ def _choose_bids(market: Market, teams: list[Team], lot_ids: np.ndarray, offers:
         m = team.providers
         lead_turnover = p.turnover_gbp[team.lead] if team.lead >= 0 else p.turnover_gbp[m].sum()
         lead_reserves = reserves[team.lead] if team.lead >= 0 else reserves[m].sum()
-        if lead_turnover < design.eligibility.min_turnover_gbp or lead_reserves < design.eligibility.min_reserves_gbp:
+        if lead_turnover < terms.min_turnover_gbp or lead_reserves < terms.min_reserves_gbp:
             continue
         ratio = offers["ratio"][t, lot_ids]
         value = offers["annual_value"][t, lot_ids]
-        ok = (ratio <= 1.0) & (offers["lot_presence"][t, lot_ids] > 0)
+        ok = (ratio <= terms.price_cap) & (offers["lot_presence"][t, lot_ids] > 0)
         if team.region >= 0:
             ok &= market.lots.region[lot_ids] == team.region
         # An alliance member delivers its share of a lot, not the whole of it.

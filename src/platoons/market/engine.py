@@ -1,8 +1,8 @@
 """The monthly market engine: one step a month, in a fixed order.
 
-    capacity grants (each year) -> tender (at the start, at contract end, and to replace failed
-    holders) -> referrals -> delivery -> settlement -> failures
-    -> record -> year end (learning, growth, shrinking, entry)
+    capacity grants (each year) -> tender (at the start and at contract end) -> stewardship of
+    lots without a holder -> referrals -> delivery -> settlement -> commissioning costs ->
+    exits (reviews and notices) -> failures -> record -> year end (learning, growth, shrinking, entry)
 """
 
 from __future__ import annotations
@@ -12,14 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from platoons.ledger import Account, Kind, Role, to_pence
-from platoons.market import alliance, outcomes_finance, performance
-from platoons.market.contracting import cohort_of, let_lots, move_people, open_cohort_if_due
+from platoons.market import alliance, commissioning, exits, outcomes_finance, performance, stewardship
+from platoons.market.contracting import cohort_of, let_lots, open_cohort_if_due, reassign
 from platoons.market.prices import outcome_risk_share
 from platoons.market.state import Market
 from platoons.population import draw_entrants, monthly_hazard
-
-
-RELET_EVERY_MONTHS = 3  # assumption: an emergency procurement takes a quarter
 
 
 @dataclass
@@ -39,9 +36,12 @@ def step(market: Market, record) -> None:
     if market.month % 12 == 0:
         give_capacity_grants(market)  # before the tender, so that what grants buy can show in bids
     tender_if_due(market)
+    stewardship.respond(market)
     open_cohort_if_due(market)
     month = deliver(market, refer(market))
     settle(market, month)
+    commissioning.charge(market)
+    exits.review(market)
     handle_failures(market)
     record(market, month)
     if market.month % 12 == 11:
@@ -56,25 +56,15 @@ def tender_if_due(market: Market) -> None:
     terms = market.scenario.design.contract
     run_months = market.scenario.run.months
     end = lambda start: min(start + terms.length_months, run_months) if terms.retender else run_months  # noqa: E731
-    all_lots = np.arange(len(market.lots))
     if market.month == 0:
-        let_lots(market, all_lots, end(0))
+        let_lots(market, np.arange(len(market.lots)), end(0))
         return
     expiring = [c for c in market.contracts if c.active and c.end_month == market.month]
     if expiring and terms.retender:
         for contract in expiring:
-            contract.active = False
+            contract.end("expired", market.month)
         lots = np.unique(np.concatenate([np.array(c.lots) for c in expiring]))
         let_lots(market, lots, end(market.month))
-    orphaned = np.flatnonzero(market.lot_contract() < 0)
-    if len(orphaned) and market.month % RELET_EVERY_MONTHS == 0:
-        # Lots with no holder (none bid, or the holder failed) are re-let each quarter.
-        let_lots(market, orphaned, min(_next_end(market), run_months))
-
-
-def _next_end(market: Market) -> int:
-    ends = [c.end_month for c in market.contracts if c.active]
-    return max(ends) if ends else market.month + market.scenario.design.contract.length_months
 
 
 # --- capacity grants -----------------------------------------------------------------------
@@ -171,7 +161,7 @@ def deliver(market: Market, referred: np.ndarray) -> Month:
     places = np.zeros(unit.max() + 1 if len(unit) else 0)
     np.maximum.at(places, unit, pl.capacity)
     overload = np.minimum(1.0, places[unit] / np.maximum(load, 1)) ** dynamics.overload_elasticity
-    quality = (1.0 - dynamics.staff_turnover_effect * p.staff_turnover[pl.provider]) * overload * _friction(market)
+    quality = (1.0 - dynamics.staff_turnover_effect * p.staff_turnover[pl.provider]) * overload * _friction(market) * _mobilising(market)
     hazard = world.no_support_hazard[None, :] + monthly_hazard(p.effectiveness[pl.provider]) * quality[:, None]
     # People whose contract has fallen wait for the lot to be re-let without support: the no-support chance.
     hazard = np.where(live[:, None], np.clip(hazard, 0.0, 1.0), world.no_support_hazard[None, :])
@@ -228,6 +218,13 @@ def _delivery_units(pl) -> np.ndarray:
     return np.unique(key, return_inverse=True)[1].reshape(-1)
 
 
+def _mobilising(market: Market) -> np.ndarray:
+    """Quality of each placement while its holder mobilises a lot it took over (1 otherwise)."""
+    pl = market.placements
+    until = np.array([c.mobilising_until for c in market.contracts], dtype=np.int64)[pl.contract] if len(pl) else np.zeros(0)
+    return np.where(market.month < until, market.scenario.design.transitions.mobilisation_quality, 1.0)
+
+
 def _friction(market: Market) -> np.ndarray:
     """Quality lost in consortia to a weak centre and infighting, growing with membership."""
     pl = market.placements
@@ -281,6 +278,9 @@ def settle(market: Market, month: Month) -> None:
         return
     model = market.scenario.design.delivery.model
     costs = delivery_costs(market, month)
+    in_house = np.array([c.in_house for c in market.contracts], dtype=bool)[pl.contract]
+    if in_house.any() and model != "alliance":  # alliances reimburse every placement anyway
+        alliance.reimburse(market, {kind: amount * in_house for kind, amount in costs.items()})
     if model == "alliance":
         alliance.reimburse(market, costs)
     elif model == "outcomes_finance":
@@ -304,9 +304,11 @@ def _gross_payments(market: Market, month: Month) -> dict[Kind, np.ndarray]:
     contracts = market.contracts
     start = np.array([c.start_month for c in contracts])[pl.contract]
     ratio = np.array([c.price_ratio for c in contracts])[pl.contract]
-    live = np.array([c.active for c in contracts], dtype=bool)[pl.contract]
-    years = (market.month - start) // 12
-    mult = prices.multipliers_for(years) * (ratio * live)[:, None]  # [placement, payment type]
+    live = np.array([c.active for c in contracts], dtype=bool)[pl.contract] & market.providers.active[pl.provider]
+    run_off = np.array([c.run_off for c in contracts], dtype=bool)[pl.contract] & market.providers.active[pl.provider]
+    mult = prices.multipliers_for(_payment_years(market, start)) * (ratio * live)[:, None]  # [placement, payment type]
+    # Outcomes of work done under a contract that ended in good order are still paid to whoever did it.
+    mult[:, 3:] += prices.multipliers_for(_payment_years(market, start))[:, 3:] * (ratio * run_off)[:, None]
     expected = market.lots.referrals[pl.lot] * pl.share  # block pays for expected, not actual, referrals
     per_group = {
         Kind.BLOCK: expected * prices.block,
@@ -319,6 +321,13 @@ def _gross_payments(market: Market, month: Month) -> dict[Kind, np.ndarray]:
     for kind, amounts in by_group.items():
         market.payments_by_group[int(kind)] += amounts.sum(axis=0)
     return {kind: amounts.sum(axis=1) for kind, amounts in by_group.items()}
+
+
+def _payment_years(market: Market, start: np.ndarray) -> np.ndarray:
+    """The year of the payment table that applies: the programme's year, or each contract's own."""
+    if market.scenario.design.transitions.taper_by == "programme_year":
+        return np.full(len(start), market.month // 12)
+    return (market.month - start) // 12
 
 
 def _pass_down(market: Market, month: Month, gross: dict[Kind, np.ndarray], holder_account: np.ndarray) -> None:
@@ -414,7 +423,7 @@ def _share_loss(market: Market, provider: int) -> None:
     market.count("liability_calls", len(fellows))
 
 
-def _fail(market: Market, provider: int) -> None:
+def _fail(market: Market, provider: int, exit_kind: str = "insolvency", cause: str = "its reserves ran out") -> None:
     p, pl = market.providers, market.placements
     mine = np.flatnonzero(pl.provider == provider)
     # Disrupted: people being supported (on a caseload or in work awaiting the outcome) by a
@@ -425,31 +434,8 @@ def _fail(market: Market, provider: int) -> None:
     p.failed[provider] = True
     p.exit_month[provider] = market.month
     market.count("failures")
-    for row in mine:
-        contract = market.contracts[pl.contract[row]]
-        if contract.holder == provider:
-            contract.active = False  # the chain falls with its holder; the lot is re-let
-            continue
-        if alliance.replace_member(market, contract, int(row)):
-            pl = market.placements
-            continue
-        same_unit = (pl.contract == pl.contract[row]) & (pl.lot == pl.lot[row]) & p.active[pl.provider]
-        mates = np.flatnonzero(same_unit)
-        if len(mates) == 0:
-            contract.active = False
-            continue
-        # The fellow provider with most room takes over: the people into its row of the same
-        # cohort, the referral share and places into its newest row.
-        people = pl.people()
-        fellows = np.unique(pl.provider[mates])
-        room = [pl.capacity[mates[pl.provider[mates] == q]].max() - people[mates[pl.provider[mates] == q]].sum() for q in fellows]
-        rows_of = mates[pl.provider[mates] == fellows[int(np.argmax(room))]]
-        heir = rows_of[np.argmax(pl.cohort[rows_of])]
-        peer = rows_of[pl.cohort[rows_of] == pl.cohort[row]]
-        move_people(market, np.array([row]), int(peer[0] if len(peer) else heir))
-        pl.share[heir] += pl.share[row]
-        pl.capacity[heir] += pl.capacity[row]
-        pl.share[row] = 0.0
+    moved = reassign(market, provider, mine, "failed")
+    exits.record(market, provider, exit_kind, cause, moved)
 
 
 # --- the year end --------------------------------------------------------------------------
@@ -488,7 +474,7 @@ def close_year(market: Market) -> None:
     # held a contract lives on its other income, however small.
     closing = np.flatnonzero(lost & (p.turnover_gbp < dynamics.exit_turnover_gbp))
     for provider in closing:
-        _fail(market, int(provider))
+        _fail(market, int(provider), "closure", "it lost its service income and shrank below the exit floor")
         p.failed[provider] = False  # closed, not failed
     market.count("closures", len(closing))
     market.count("failures", -len(closing))

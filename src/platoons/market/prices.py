@@ -43,8 +43,9 @@ class Prices:
             return np.ones((len(contract_years), len(PAYMENT_TYPES)))
         return self.by_year[np.minimum(contract_years, len(self.by_year) - 1)]
 
-    def mean_multipliers(self, months: int) -> np.ndarray:
-        years = [self.multipliers(m // 12) for m in range(months)]
+    def mean_multipliers(self, months: int, first_year_month: int = 0) -> np.ndarray:
+        """Mean multipliers over a contract of `months`, starting `first_year_month` months into the table."""
+        years = [self.multipliers((first_year_month + m) // 12) for m in range(months)]
         return np.mean(years, axis=0)
 
 

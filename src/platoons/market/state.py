@@ -33,6 +33,19 @@ class Contract:
     years_below_minimum: int = 0
     paid_cohorts: set[int] = field(default_factory=set)
     holder_size_band: int = -1  # the holder's size band when it signed (platoons.population.SIZE_BANDS)
+    in_house: bool = False  # the commissioner's provider of last resort, paid its costs open book
+    ended_by: str = ""  # expired, handed_back, failed or terminated; "" while it stands
+    mobilising_until: int = -1  # month until which an incoming holder delivers at reduced quality
+
+    @property
+    def run_off(self) -> bool:
+        """A contract that ended in good order still pays its holder for outcomes of work done under it."""
+        return self.ended_by in ("expired", "handed_back")
+
+    def end(self, cause: str, month: int) -> None:
+        self.active = False
+        self.ended_by = cause
+        self.end_month = min(self.end_month, month)
 
 
 @dataclass
@@ -119,6 +132,10 @@ class Market:
     cohort_referrals: dict[int, np.ndarray] = field(default_factory=dict)  # [group] by referral cohort
     cohort_outcomes: dict[int, np.ndarray] = field(default_factory=dict)  # [group] by referral cohort
     unserved_by_group: np.ndarray | None = None  # [group] referrals turned away: no provider to go to
+    notices: list[tuple[int, int, int, str]] = field(default_factory=list)  # (provider, contract, month due, cause)
+    exits: list[dict] = field(default_factory=list)  # hand-backs, withdrawals, insolvencies and closures
+    stewardship: list[dict] = field(default_factory=list)  # what the commissioner did for lots without a holder
+    transitions: list[dict] = field(default_factory=list)  # lots changing hands and what it cost
 
     def add_income(self, providers: np.ndarray, pence: np.ndarray) -> None:
         """Record providers' service income (it sets their turnover at the year end)."""

@@ -10,7 +10,7 @@ from typing import Literal
 
 import numpy as np
 
-from platoons.ledger import COMMISSIONER_PAYMENTS, Account, Kind, Role
+from platoons.ledger import COMMISSIONER_PAYMENTS, COMMISSIONING_COSTS, Account, Kind, Role
 from platoons.population import SIZE_BANDS
 
 Better = Literal["higher", "lower", "neither"]
@@ -34,7 +34,11 @@ def _metric(name: str, unit: str, better: Better, description: str) -> None:
 _metric("outcomes", "people", "higher", "Sustained outcomes paid over the run.")
 _metric("outcome_rate", "share", "higher", "Outcomes over the run divided by everyone referred over the run, served or not (flow measure).")
 _metric("outcome_rate_served", "share", "higher", "Outcomes over the run divided by the referrals that reached a provider (excludes people turned away).")
-_metric("spend_gbp", "GBP", "neither", "Commissioner's payments to contract holders, plus capacity grants, less overspend paid back.")
+_metric("spend_gbp", "GBP", "neither", "Commissioner's payments to contract holders, capacity grants and its own costs of tendering, managing and evaluating contracts, less overspend paid back.")
+_metric("commissioning_cost_gbp", "GBP", "lower", "The commissioner's own costs: procurement per lot and bid, contract management, evaluation.")
+_metric("unserved_lot_months", "lot-months", "lower", "Months in which a lot had no holder, summed over lots.")
+_metric("hand_backs", "contracts", "lower", "Contracts handed back by their holders with notice before insolvency.")
+_metric("withdrawals", "providers", "lower", "Subcontractors and members that left a supply chain with notice.")
 _metric("cost_per_outcome_gbp", "GBP/outcome", "lower", "Commissioner spend per sustained outcome.")
 _metric("front_line_share", "share", "higher", "Front-line staff pay divided by the whole cost of delivery (commissioner spend, investors' net loss and providers' subsidy).")
 _metric("provider_subsidy_gbp", "GBP", "lower", "Providers' own money spent on the service: reserves consumed by those that lost money, plus debts written off when providers failed.")
@@ -76,7 +80,7 @@ def compute_metrics(run) -> dict[str, float]:
     ts, journal, providers = run.timeseries, run.journal, run.providers
     groups = [g.name for g in run.scenario.world.need_groups]
     # What the commissioner paid out, less what alliance members paid back of an overspend.
-    spend = _paid(journal, payer=Account.COMMISSIONER, kinds=COMMISSIONER_PAYMENTS + (Kind.GRANT,)) - _paid(
+    spend = _paid(journal, payer=Account.COMMISSIONER, kinds=COMMISSIONER_PAYMENTS + (Kind.GRANT, Kind.MOBILISATION, Kind.TRANSFER) + COMMISSIONING_COSTS) - _paid(
         journal, kinds=(Kind.PAIN_SHARE,))
     outcomes = float(ts["outcomes"].sum())
     referrals = float(ts["referrals"].sum())
@@ -94,6 +98,10 @@ def compute_metrics(run) -> dict[str, float]:
         "outcome_rate": outcomes / referrals if referrals else 0.0,
         "outcome_rate_served": outcomes / placed if placed else float("nan"),
         "spend_gbp": spend,
+        "commissioning_cost_gbp": _paid(journal, payer=Account.COMMISSIONER, kinds=COMMISSIONING_COSTS),
+        "unserved_lot_months": run.events.get("unserved_lot_months", 0.0),
+        "hand_backs": run.events.get("hand_backs", 0.0),
+        "withdrawals": run.events.get("withdrawals", 0.0),
         "cost_per_outcome_gbp": spend / outcomes if outcomes else float("nan"),
         "front_line_share": staff / whole if whole else 0.0,
         "provider_subsidy_gbp": subsidy,
@@ -175,7 +183,7 @@ def _paid(journal, payer: int | None = None, kinds=()) -> float:
 
 
 INCOME_KINDS = COMMISSIONER_PAYMENTS + (Kind.RISK_FEE,)
-COST_KINDS = (Kind.STAFF, Kind.OVERHEAD, Kind.COMPLIANCE, Kind.PAIN_SHARE)
+COST_KINDS = (Kind.STAFF, Kind.OVERHEAD, Kind.COMPLIANCE, Kind.PAIN_SHARE, Kind.MOBILISATION, Kind.TRANSFER)
 
 
 def _margin_and_risk(received, paid_on, costs, at_risk) -> tuple[float, float]:

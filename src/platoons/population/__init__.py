@@ -116,6 +116,7 @@ class Providers:
     peak_turnover_gbp: np.ndarray
     ever_had_income: np.ndarray
     entry_turnover_gbp: np.ndarray  # turnover when it entered: its size band for margins and growth
+    in_house: np.ndarray  # the commissioner's own provider of last resort (never bids)
 
     def __len__(self) -> int:
         return len(self.kind)
@@ -222,6 +223,7 @@ def _draw_band(
         peak_turnover_gbp=turnover.copy(),
         ever_had_income=np.zeros(n, dtype=bool),
         entry_turnover_gbp=turnover.copy(),
+        in_house=np.zeros(n, dtype=bool),
     )
 
 

@@ -1,0 +1,85 @@
+"""Which exact solver runs a component of the award: HiGHS, SCIP, or both in a race.
+
+``race`` starts HiGHS and SCIP in two processes, each on one thread, and takes the first proven
+optimum, stopping the other. Both solve the same model exactly and ``award`` then applies the
+same tie rule to whatever optimum came back, so the award does not depend on which finished
+first. Components under ``RACE_MIN_BIDS`` bids solve in milliseconds and go to HiGHS in this
+process: starting two processes would cost more than it could save.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from multiprocessing.connection import wait
+
+from platoons.tender import highs, scip
+from platoons.tender.decompose import Model
+
+SOLVERS = ("highs", "scip", "race")
+RACE_MIN_BIDS = 64
+_BACKENDS = {"highs": highs.solve, "scip": scip.solve}
+
+
+def check_solver(solver: str) -> None:
+    """Refuse an unknown solver, or one whose optional package is missing."""
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {', '.join(SOLVERS)} (got {solver!r})")
+    if solver != "highs" and not scip.available():
+        raise ValueError(f"solver {solver!r} needs PySCIPOpt: pip install 'platoons[solvers]'")
+
+
+def solve(model: Model, solver: str, time_limit_s: float | None) -> tuple[list[int], float | None]:
+    """The chosen columns and, when stopped by the time limit, the best bound (else None)."""
+    if solver == "race" and len(model.gains) >= RACE_MIN_BIDS:
+        return race(model, time_limit_s)
+    return _BACKENDS["scip" if solver == "scip" else "highs"](model, time_limit_s)
+
+
+def race(model: Model, time_limit_s: float | None) -> tuple[list[int], float | None]:
+    """Both backends at once; the first proven optimum, else the better incumbent at the limit."""
+    context = multiprocessing.get_context("forkserver")  # a clean process: no solver threads forked
+    context.set_forkserver_preload(["platoons.tender.portfolio", "highspy", "pyscipopt"])
+    running = {}
+    for name in _BACKENDS:
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(target=_run, args=(name, model, time_limit_s, sender), daemon=True)
+        process.start()
+        sender.close()
+        running[receiver] = process
+    results: list[tuple[list[int], float | None]] = []
+    errors: list[str] = []
+    try:
+        while running:
+            for receiver in wait(list(running)):
+                process = running.pop(receiver)
+                try:
+                    kind, payload = receiver.recv()
+                except EOFError:
+                    kind, payload = "error", f"solver process ended with code {process.exitcode}"
+                receiver.close()
+                process.join()
+                if kind == "error":
+                    errors.append(payload)
+                    continue
+                if payload[1] is None:
+                    return payload
+                results.append(payload)
+    finally:
+        for receiver, process in running.items():
+            process.kill()
+            process.join()
+            receiver.close()
+    if not results:
+        raise RuntimeError("; ".join(errors))
+    gains = model.gains
+    chosen = max((chosen for chosen, _ in results), key=lambda picked: float(gains[picked].sum()) if picked else 0.0)
+    return chosen, min(bound for _, bound in results)
+
+
+def _run(name: str, model: Model, time_limit_s: float | None, sender) -> None:
+    try:
+        sender.send(("ok", _BACKENDS[name](model, time_limit_s)))
+    except Exception as error:  # reported to the parent, which still has the other solver
+        sender.send(("error", f"{name}: {error}"))
+    finally:
+        sender.close()

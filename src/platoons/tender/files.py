@@ -142,7 +142,7 @@ def read_lots(path: Path) -> list[Lot]:
         elif set_aside is True or (isinstance(set_aside, str) and set_aside.strip().lower() == SMALL):
             reserved = True
         else:
-            raise InputError(str(path), "set_aside", "'small' or empty", set_aside, record.line)
+            raise InputError(str(path), "set_aside", "'small' or empty", shown(set_aside), record.line)
         lots.append(Lot(lot_id, _number(record, "reserve_price", path, low=0.0, high=MAX_AMOUNT), reserved))
     if not lots:
         raise InputError(str(path), "lot_id", "at least one lot", "no rows")
@@ -193,7 +193,7 @@ def read_bidders(path: Path) -> list[Bidder]:
         _unique(bidder_id, "bidder_id", record.line, first_line, path)
         size = record.values.get("size")
         if not isinstance(size, str) or size.strip().lower() not in (SMALL, LARGE):
-            raise InputError(str(path), "size", "'small' or 'large'", size, record.line)
+            raise InputError(str(path), "size", "'small' or 'large'", shown(size), record.line)
         bidders.append(Bidder(bidder_id, size.strip().lower(), _count(record, "max_lots", path)))
     return bidders
 

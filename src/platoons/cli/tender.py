@@ -35,7 +35,7 @@ def tender(
         None, "--time-limit", help="Stop the search after this many seconds and report the gap."
     ),
     solver: str = typer.Option(
-        "highs", "--solver", help="highs, scip (needs the solvers extra) or race (both; the first proven optimum)."
+        "highs", "--solver", help="highs, cpsat (needs the solvers extra) or race (both; the first proven optimum)."
     ),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the award, one row per lot, as CSV."),
     as_json: bool = typer.Option(False, "--json", help="Print the award as JSON instead of a table."),
@@ -62,7 +62,7 @@ def tender(
     try:
         check_solver(solver)
     except ValueError as error:
-        raise InputError("--solver", "solver", "highs, scip or race, with its package installed", solver,
+        raise InputError("--solver", "solver", "highs, cpsat or race, with its package installed", solver,
                          message=str(error)) from None
     if cats is None and (lots is None or bids is None):
         raise InputError("--lots", "path", "--lots and --bids (or --cats)", "missing")

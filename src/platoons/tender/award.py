@@ -80,7 +80,7 @@ class AwardRules:
     default_max_lots: int | None = None  # cap for bidders not in max_lots; None = no cap
     small_bidders: frozenset[str] = frozenset()  # bidders that may win set-aside lots
     time_limit_s: float | None = None  # seconds; None = solve to proven optimality
-    solver: str = "highs"  # "highs" | "scip" (needs PySCIPOpt) | "race": both, first proven optimum
+    solver: str = "highs"  # "highs" | "cpsat" (needs OR-Tools) | "race": both, first proven optimum
     decompose: bool = True  # solve each independent component alone (same optimum, less work)
 
 

@@ -1,6 +1,7 @@
-"""Which exact solver runs a component of the award: HiGHS, SCIP, or both in a race.
+"""Which exact solver runs a component of the award: HiGHS, CP-SAT, or both in a race.
 
-``race`` starts HiGHS and SCIP in two processes, each on one thread, and takes the first proven
+CP-SAT (OR-Tools) is the second backend because it was the faster of the two candidates measured
+on the CATS instances (PySCIPOpt's SCIP was the other). ``race`` starts HiGHS and CP-SAT in two processes, each on one thread, and takes the first proven
 optimum, stopping the other. Both solve the same model exactly and ``award`` then applies the
 same tie rule to whatever optimum came back, so the award does not depend on which finished
 first. Components under ``RACE_MIN_BIDS`` bids solve in milliseconds and go to HiGHS in this
@@ -12,33 +13,35 @@ from __future__ import annotations
 import multiprocessing
 from multiprocessing.connection import wait
 
-from platoons.tender import highs, scip
+from platoons.tender import cpsat, highs
 from platoons.tender.decompose import Model
 
-SOLVERS = ("highs", "scip", "race")
+SOLVERS = ("highs", "cpsat", "race")
 RACE_MIN_BIDS = 64
-_BACKENDS = {"highs": highs.solve, "scip": scip.solve}
+_BACKENDS = {"highs": highs.solve, "cpsat": cpsat.solve}
 
 
 def check_solver(solver: str) -> None:
     """Refuse an unknown solver, or one whose optional package is missing."""
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {', '.join(SOLVERS)} (got {solver!r})")
-    if solver != "highs" and not scip.available():
-        raise ValueError(f"solver {solver!r} needs PySCIPOpt: pip install 'platoons[solvers]'")
+    if solver != "highs" and not cpsat.available():
+        raise ValueError(f"solver {solver!r} needs OR-Tools: pip install 'platoons[solvers]'")
 
 
 def solve(model: Model, solver: str, time_limit_s: float | None) -> tuple[list[int], float | None]:
     """The chosen columns and, when stopped by the time limit, the best bound (else None)."""
     if solver == "race" and len(model.gains) >= RACE_MIN_BIDS:
         return race(model, time_limit_s)
-    return _BACKENDS["scip" if solver == "scip" else "highs"](model, time_limit_s)
+    return _BACKENDS["cpsat" if solver == "cpsat" else "highs"](model, time_limit_s)
 
 
 def race(model: Model, time_limit_s: float | None) -> tuple[list[int], float | None]:
     """Both backends at once; the first proven optimum, else the better incumbent at the limit."""
-    context = multiprocessing.get_context("forkserver")  # a clean process: no solver threads forked
-    context.set_forkserver_preload(["platoons.tender.portfolio", "highspy", "pyscipopt"])
+    # Forked, so the model is not copied through a pipe and no main module is imported again;
+    # both solvers run on one thread, so there are no solver threads to lose in the fork.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     running = {}
     for name in _BACKENDS:
         receiver, sender = context.Pipe(duplex=False)

@@ -338,7 +338,7 @@ def test_amounts_beyond_a_trillion_are_refused() -> None:
 def test_a_race_stopped_by_the_time_limit_returns_the_better_incumbent_and_its_gap() -> None:
     pytest.importorskip("ortools", reason="race needs OR-Tools (the solvers extra)")
     lots, bids, rules = random_tender(3000, 120, seed=11)
-    limited = award(lots, bids, AwardRules(**{**_rules_fields(rules), "time_limit_s": 0.2, "solver": "race"}))
+    limited = award(lots, bids, AwardRules(**{**_rules_fields(rules), "time_limit_s": 0.05, "solver": "race"}))
     assert not limited.optimal
     assert 0.0 < limited.gap <= 1.0
     assert_consistent(lots, bids, rules, limited)

@@ -56,8 +56,10 @@ def solve(model: Model, time_limit_s: float | None) -> tuple[list[int], float | 
         chosen = []
     if status == cp_model.OPTIMAL:
         return chosen, None
-    if status in (cp_model.FEASIBLE, cp_model.UNKNOWN):
+    if status == cp_model.FEASIBLE:
         return chosen, float(solver.best_objective_bound) / scale
+    if status == cp_model.UNKNOWN:  # stopped before any solution: its bound may not be one yet
+        return chosen, float(model.gains.sum())
     raise RuntimeError(f"CP-SAT stopped with status {solver.status_name(status)!r}")
 
 

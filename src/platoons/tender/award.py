@@ -14,9 +14,15 @@ and the award maximises the total surplus of the winning bids subject to:
 
 Bids that cannot win in any award are screened out before the solve: those with a surplus of
 zero or less, those naming a set-aside lot when their bidder is not small, and packages larger
-than their bidder's cap. The rest become one binary variable each in a mixed-integer programme
-solved by HiGHS (this is the one module that imports it), with a relative and absolute gap of
-zero, one thread and a fixed random seed.
+than their bidder's cap. The rest become one binary variable each in a mixed-integer programme.
+Bids that share no lot, XOR group or binding cap cannot affect each other, so the programme is
+split into its independent components (``platoons.tender.decompose``) and each is solved alone; a
+bid in a component of its own wins without a solve. A component is solved by HiGHS
+(``platoons.tender.highs``), by CP-SAT (``platoons.tender.cpsat``, the ``solvers`` extra) or by
+both at once, the first proven optimum winning (``rules.solver = "race"``,
+``platoons.tender.portfolio``); each runs with gap zero, one thread and a fixed random seed.
+Prices and reserve prices above ``MAX_AMOUNT`` are refused, so no sum reaches what a solver reads
+as infinity.
 
 Determinism and ties. The model lists the bids in input order and HiGHS runs on one thread with
 a fixed seed, so the same input always gives the same award. When awards tie, earlier bids are
@@ -26,7 +32,8 @@ come later in the input, its surplus equals theirs combined (to one part in 10^9
 stays within its cap; the scan repeats until nothing moves. So of two equal bids for the same
 lots the earlier one wins, and a package ties with the later single-lot bids it covers. Ties
 between different combinations that no such swap links (two earlier bids against one later
-package, say) are left as HiGHS's deterministic search found them.
+package, say) are left as the solver's deterministic search found them: the same input and
+solver give the same award, but HiGHS and CP-SAT may pick different awards of equal surplus.
 """
 
 from __future__ import annotations

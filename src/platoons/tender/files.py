@@ -13,9 +13,15 @@ Inputs are CSV or JSON, chosen by the file's extension:
 - rules (optional, YAML or JSON): ``quality_weight``, ``default_max_lots``, ``time_limit_s``,
   and for the OCDS output ``ocid`` and ``publisher``.
 
-A JSON input is a list of objects with the same fields. Unknown columns or keys are errors.
+A JSON input is a list of objects with the same fields, read in one pass; a key repeated in an
+object, NaN or Infinity, and nesting too deep to read are errors. Unknown columns or keys are
+errors. Ids may not hold control characters (a NUL, a line break). Amounts are at most
+``MAX_AMOUNT``. A YAML rules file may not use anchors or aliases, nor repeat a key.
 Every fault raises ``InputError`` naming the file, the field, what was expected, what was found
-and the line, so the CLI can print it as one line. Outputs are written whole or not at all.
+(cut to 60 characters) and the line, so the CLI can print it as one line.
+
+Outputs are checked before anything is read (``check_outputs``) and written whole or not at all,
+keeping the permissions of a file they replace (``write_atomically``).
 """
 
 from __future__ import annotations

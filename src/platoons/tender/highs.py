@@ -60,4 +60,7 @@ def solve(model: Model, time_limit_s: float | None) -> tuple[list[int], float | 
         return chosen, None
     if status in (highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kInterrupt):
         return chosen, float(info.mip_dual_bound)
+    if chosen:  # stopped for another reason (numerical trouble) with an award in hand: not proven
+        bound = float(info.mip_dual_bound)
+        return chosen, bound if np.isfinite(bound) else float(np.sum(model.gains))
     raise RuntimeError(f"HiGHS stopped with status {solver.modelStatusToString(status)!r}")

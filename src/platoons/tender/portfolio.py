@@ -4,20 +4,22 @@ CP-SAT (OR-Tools) is the second backend because it was the faster of the two can
 on the CATS instances (PySCIPOpt's SCIP was the other). ``race`` starts HiGHS and CP-SAT in two processes, each on one thread, and takes the first proven
 optimum, stopping the other. Both solve the same model exactly and ``award`` then applies the
 same tie rule to whatever optimum came back, so the award does not depend on which finished
-first. Components under ``RACE_MIN_BIDS`` bids solve in milliseconds and go to HiGHS in this
-process: starting two processes would cost more than it could save.
+first. Most components solve in milliseconds, for which two processes would cost more than
+they could save: so HiGHS first gets ``HEAD_START_S`` seconds in this process, and only a
+component it has not proven optimal by then is raced, for the time that is left.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import time
 from multiprocessing.connection import wait
 
 from platoons.tender import cpsat, highs
 from platoons.tender.decompose import Model
 
 SOLVERS = ("highs", "cpsat", "race")
-RACE_MIN_BIDS = 64
+HEAD_START_S = 0.25
 _BACKENDS = {"highs": highs.solve, "cpsat": cpsat.solve}
 
 
@@ -31,9 +33,14 @@ def check_solver(solver: str) -> None:
 
 def solve(model: Model, solver: str, time_limit_s: float | None) -> tuple[list[int], float | None]:
     """The chosen columns and, when stopped by the time limit, the best bound (else None)."""
-    if solver == "race" and len(model.gains) >= RACE_MIN_BIDS:
-        return race(model, time_limit_s)
-    return _BACKENDS["cpsat" if solver == "cpsat" else "highs"](model, time_limit_s)
+    if solver != "race":
+        return _BACKENDS[solver](model, time_limit_s)
+    started = time.perf_counter()
+    head_start = HEAD_START_S if time_limit_s is None else min(HEAD_START_S, time_limit_s)
+    chosen, bound = highs.solve(model, head_start)
+    if bound is None or time_limit_s is not None and time_limit_s <= head_start:
+        return chosen, bound
+    return race(model, None if time_limit_s is None else time_limit_s - (time.perf_counter() - started))
 
 
 def race(model: Model, time_limit_s: float | None) -> tuple[list[int], float | None]:

@@ -72,23 +72,20 @@ def tender(
     targets = check_outputs({"--out": out, "--ocds": ocds}, inputs)
 
     if cats is not None:
+        from platoons.tender import AwardRules
+        from platoons.tender.award import DEFAULT_QUALITY_WEIGHT
         from platoons.tender.cats import read_cats
         from platoons.tender.files import read_rules
 
         settings = read_rules(rules) if rules is not None else {}
         settings.update({key: value for key, value in overrides.items() if value is not None})
-        chosen = read_cats(cats, cats_dummy)
-        chosen = replace(
-            chosen,
-            rules=replace(
-                chosen.rules,
-                quality_weight=float(settings.get("quality_weight", chosen.rules.quality_weight)),
-                default_max_lots=settings.get("default_max_lots"),
-                time_limit_s=settings.get("time_limit_s"),
-            ),
-            ocid=settings.get("ocid"),
-            publisher=settings.get("publisher"),
+        cats_rules = AwardRules(
+            quality_weight=float(settings.get("quality_weight", DEFAULT_QUALITY_WEIGHT)),
+            default_max_lots=settings.get("default_max_lots"),
+            time_limit_s=settings.get("time_limit_s"),
         )
+        chosen = replace(read_cats(cats, cats_dummy, cats_rules), ocid=settings.get("ocid"),
+                         publisher=settings.get("publisher"))
     else:
         chosen = read_tender(lots, bids, bidders, rules, overrides)
     chosen = replace(chosen, rules=replace(chosen.rules, solver=solver))

@@ -342,3 +342,47 @@ def test_a_race_stopped_by_the_time_limit_returns_the_better_incumbent_and_its_g
     assert not limited.optimal
     assert 0.0 < limited.gap <= 1.0
     assert_consistent(lots, bids, rules, limited)
+
+
+def random_model(n_bids: int, n_lots: int, seed: int):
+    """A set-packing award model: each bid takes one to four of the lots, each lot a row, and is
+    worth about its size (which leaves the linear relaxation far from integral: a hard model)."""
+    from platoons.tender.decompose import Model, build_rows
+
+    rng = np.random.default_rng(seed)
+    members: dict[int, list[int]] = {}
+    sizes = rng.integers(1, 5, n_bids)
+    for k in range(n_bids):
+        for lot in rng.choice(n_lots, size=int(sizes[k]), replace=False).tolist():
+            members.setdefault(lot, []).append(k)
+    starts, index, value, upper = build_rows([row for row in members.values() if len(row) > 1], [])
+    return Model(sizes * rng.uniform(0.9, 1.1, n_bids), starts, index, value, upper)
+
+
+def _packs(model, chosen: list[int]) -> bool:
+    x = np.zeros(len(model.gains))
+    x[chosen] = 1.0
+    rows = np.add.reduceat(model.value * x[model.index], model.starts[:-1]) if model.n_rows else np.zeros(0)
+    return bool(np.all(rows <= model.upper + 1e-9))
+
+
+def test_a_race_between_two_processes_returns_the_proven_optimum() -> None:
+    pytest.importorskip("ortools", reason="race needs OR-Tools (the solvers extra)")
+    from platoons.tender import highs
+    from platoons.tender.portfolio import race
+
+    model = random_model(300, 40, seed=5)
+    alone, proven = highs.solve(model, None)
+    raced, raced_bound = race(model, None)
+    assert proven is None and raced_bound is None and _packs(model, raced)
+    assert model.gains[raced].sum() == pytest.approx(model.gains[alone].sum(), rel=1e-9)
+
+
+def test_a_race_stopped_by_its_time_limit_returns_a_feasible_incumbent_and_a_bound() -> None:
+    pytest.importorskip("ortools", reason="race needs OR-Tools (the solvers extra)")
+    from platoons.tender.portfolio import race
+
+    model = random_model(4000, 120, seed=9)
+    chosen, bound = race(model, 0.05)
+    assert bound is not None and _packs(model, chosen)
+    assert bound >= model.gains[chosen].sum() - 1e-6

@@ -93,6 +93,7 @@ CASES = [
     ("cats-negative-value", {"inst.txt": CATS.replace("10.5", "-3")}, ["--cats", "{d}/inst.txt"], ["inst.txt, line 5", "value", "> 0"], None),
     ("cats-bid-count", {"inst.txt": CATS.replace("bids 2", "bids 3")}, ["--cats", "{d}/inst.txt"], ["inst.txt", "3 bid lines", "2 lines"], None),
     ("cats-dummy-only", {"inst.txt": CATS.replace("0\t2\t#", "2\t#")}, ["--cats", "{d}/inst.txt"], ["inst.txt, line 5", "at least one real good"], None),
+    ("cats-price-beyond-a-trillion", {"inst.txt": "goods 3\nbids 2\n0\t9e11\t0\t#\n1\t5\t0\t1\t2\t#\n"}, ["--cats", "{d}/inst.txt"], ["inst.txt, line 4", "R x goods <= 1e+12"], None),
     ("cats-and-lots", {"inst.txt": CATS}, ["--cats", "{d}/inst.txt", "--lots", "{d}/lots.csv"], ["--cats", "without --lots"], None),
     ("cats-dummy-mode", {"inst.txt": CATS}, ["--cats", "{d}/inst.txt", "--cats-dummy", "maybe"], ["--cats-dummy", "'xor' or 'lots'"], None),
     ("no-tender", {}, ["--bids", "{d}/bids.csv"], ["--lots", "--lots and --bids (or --cats)"], None),

@@ -77,6 +77,10 @@ def read_cats(path: Path, dummy: str = "xor", rules: AwardRules = AwardRules()) 
             raise InputError(
                 source, "goods", "at most one dummy good per bid with --cats-dummy xor (try lots)", fake, line_number
             )
+        if reserve * len(real) > MAX_AMOUNT:
+            raise InputError(
+                source, "value", f"values that keep R x goods <= {MAX_AMOUNT:g} (R = {reserve:g})", value, line_number
+            )
         group = f"d{fake[0]}" if fake and dummy == "xor" else None
         package = tuple(f"g{g}" for g in real) + (tuple(f"d{g}" for g in fake) if dummy == "lots" else ())
         bidder = f"d{fake[0]}" if fake else f"b{bid_id}"

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from platoons.ledger import Kind, Ledger
+from platoons.market import affordability
 from platoons.market.engine import Month, step
 from platoons.market.prices import build_prices, stage_depths
 from platoons.market.state import Market, Placements
@@ -74,6 +75,8 @@ def _start(scenario: Scenario, seed: int) -> Market:
     market.area_share = lots.area_share.copy()
     market.payments_by_group = np.zeros((len(Kind), len(world.group_names)))
     market.unserved_by_group = np.zeros(len(world.group_names), dtype=np.int64)
+    affordability.fit_to_budget(market)
+    affordability.check(market)
     return market
 
 

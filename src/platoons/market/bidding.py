@@ -14,6 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 from platoons.ledger import Account, Kind, Role
+from platoons.market import diagnostics
 from platoons.market.prices import expected_path, income_by_month, income_per_referral, outcome_risk_share, worst_cash_position
 from platoons.market.state import Market
 from platoons.population import monthly_hazard
@@ -68,19 +69,26 @@ class TenderTerms:
 
 
 def let_contracts(market: Market, lot_ids: np.ndarray, relaxed: bool = False) -> list[Win]:
-    """Run a tender for `lot_ids`: draw beliefs, form teams, price, award, charge bid costs."""
+    """Run a tender for `lot_ids`: draw beliefs, form teams, price, award, charge bid costs; record why
+    each lot was or was not let (platoons.market.diagnostics)."""
     terms = TenderTerms.of(market, relaxed)
     _refresh_optimism(market)
     teams = form_teams(market, terms)
-    if not teams or len(lot_ids) == 0:
-        return []
+    funnel = diagnostics.Funnel(teams, lot_ids)
+    wins = _tender(market, teams, lot_ids, terms, funnel) if teams and len(lot_ids) else []
+    diagnostics.record(market, funnel, wins, relaxed)
+    return wins
+
+
+def _tender(market: Market, teams: list[Team], lot_ids: np.ndarray, terms: TenderTerms, funnel) -> list[Win]:
     offers = _price(market, teams, lot_ids, terms)
     if market.scenario.design.delivery.model == "prime":
         declined = subcontractors_declining(market, teams, lot_ids, offers)
         if declined:
             teams = [_without(market, team, declined) for team in teams]
+            funnel.teams = teams
             offers = _price(market, teams, lot_ids, terms)
-    bids, bid_team, bid_lots, bid_ratio = _choose_bids(market, teams, lot_ids, offers, terms)
+    bids, bid_team, bid_lots, bid_ratio = _choose_bids(market, teams, lot_ids, offers, terms, funnel)
     market.count("bids", len(bids))
     small = market.providers.is_small(market.small_max)
     market.count("bids_by_small", sum(1 for i in bid_team if small[teams[i].providers].all() and (teams[i].lead < 0 or small[teams[i].lead])))
@@ -474,8 +482,10 @@ class Members:
         return np.maximum.reduceat(values, self.starts, axis=0)
 
 
-def _choose_bids(market: Market, teams: list[Team], lot_ids: np.ndarray, offers: dict[str, np.ndarray], terms: TenderTerms):
-    """Each team bids for its most profitable feasible lots until its bid budget runs out."""
+def _choose_bids(market: Market, teams: list[Team], lot_ids: np.ndarray, offers: dict[str, np.ndarray], terms: TenderTerms,
+                 funnel: diagnostics.Funnel):
+    """Each team bids for its most profitable feasible lots until its bid budget runs out; `funnel`
+    records which tests each team passed for each lot."""
     design, p, ledger = market.scenario.design, market.providers, market.ledger
     bidding = design.bidding
     reserves = ledger.balances[p.account] / 100.0
@@ -486,19 +496,28 @@ def _choose_bids(market: Market, teams: list[Team], lot_ids: np.ndarray, offers:
         m = team.providers
         lead_turnover = p.turnover_gbp[team.lead] if team.lead >= 0 else p.turnover_gbp[m].sum()
         lead_reserves = reserves[team.lead] if team.lead >= 0 else reserves[m].sum()
-        if lead_turnover < terms.min_turnover_gbp or lead_reserves < terms.min_reserves_gbp:
+        limit = _absorbable(market, team, lead_turnover)
+        carries_risk = design.delivery.model in PROVIDERS_CARRY_RISK
+        bearable = bidding.risk_appetite * max(lead_reserves, 0.0)
+        turnover_ok = lead_turnover >= terms.min_turnover_gbp
+        eligible = turnover_ok and lead_reserves >= terms.min_reserves_gbp
+        funnel.team(t, turnover=float(lead_turnover), reserves=float(lead_reserves), limit=float(limit),
+                    bearable=float(bearable), turnover_ok=bool(turnover_ok), eligible=bool(eligible))
+        if not eligible:
             continue
         ratio = offers["ratio"][t, lot_ids]
         value = offers["annual_value"][t, lot_ids]
-        ok = (ratio <= terms.price_cap) & (offers["lot_presence"][t, lot_ids] > 0)
+        present = offers["lot_presence"][t, lot_ids] > 0
         if team.region >= 0:
-            ok &= market.lots.region[lot_ids] == team.region
+            present &= market.lots.region[lot_ids] == team.region
+        margin = ratio <= terms.price_cap
         # An alliance member delivers its share of a lot, not the whole of it.
         portion = 1.0 / design.delivery.alliance.members if design.delivery.model == "alliance" else 1.0
-        ok &= value * portion <= _absorbable(market, team, lead_turnover)
-        if design.delivery.model in PROVIDERS_CARRY_RISK:
-            carried = _exposure_share(market, team)
-            ok &= offers["exposure"][t, lot_ids] * carried <= bidding.risk_appetite * max(lead_reserves, 0.0)
+        absorb = value * portion <= limit
+        with np.errstate(invalid="ignore"):  # a lead passing all risk down carries none of an unpriced lot's
+            exposure = offers["exposure"][t, lot_ids] * _exposure_share(market, team) if carries_risk else np.zeros(len(lot_ids))
+        risk = exposure <= bearable
+        ok = present & margin & absorb & risk
         writing = (1.5 - p.management[m].mean()) * p.bid_cost_factor[m].mean()
         cost = (bidding.bid_cost_gbp + bidding.bid_cost_share * value) * writing
         profit = value * (1.0 - ratio)
@@ -509,6 +528,7 @@ def _choose_bids(market: Market, teams: list[Team], lot_ids: np.ndarray, offers:
             if ok[j] and spent + cost[j] <= budget:
                 spent += cost[j]
                 chosen.append(j)
+        funnel.stages(t, present, absorb, margin, risk, np.isin(np.arange(len(lot_ids)), chosen), exposure, ratio)
         for j in chosen:
             lot = int(lot_ids[j])
             bids.append(Bid(f"{team.bidder_id}-r{team.region}-l{lot}", team.bidder_id, (str(lot),),

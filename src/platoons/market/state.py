@@ -136,6 +136,8 @@ class Market:
     exits: list[dict] = field(default_factory=list)  # hand-backs, withdrawals, insolvencies and closures
     stewardship: list[dict] = field(default_factory=list)  # what the commissioner did for lots without a holder
     transitions: list[dict] = field(default_factory=list)  # lots changing hands and what it cost
+    diagnostics: list[dict] = field(default_factory=list)  # each tender's funnel per lot (platoons.market.diagnostics)
+    affordability: list[dict] = field(default_factory=list)  # price against cost by need group (platoons.market.affordability)
 
     def add_income(self, providers: np.ndarray, pence: np.ndarray) -> None:
         """Record providers' service income (it sets their turnover at the year end)."""

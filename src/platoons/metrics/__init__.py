@@ -57,6 +57,7 @@ _metric("mean_effectiveness", "share/year", "higher", "Caseload-weighted effecti
 _metric("grew_from_small", "providers", "higher", "Providers that entered with turnover under GBP 1m and passed GBP 1m during the run.")
 _metric("grew_past_10m", "providers", "higher", "Providers that entered with turnover under GBP 10m and passed GBP 10m during the run.")
 _metric("referrals_unserved", "people", "lower", "Referrals turned away because no provider held their lot (they leave at once).")
+_metric("spend_vs_budget", "share", "lower", "Commissioner spend per year over design.budget_gbp_per_year (blank without a budget).")
 _metric("investor_return", "share", "neither", "Investors' outcome payments over the fees they paid, less one (outcomes finance).")
 _metric("bid_candy", "share", "lower", "Tier-2 subcontractor-years with no referrals divided by tier-2 subcontractor-years named in standing contracts (whatever their share).")
 
@@ -74,6 +75,11 @@ def _tier_metrics(tiers: list[str]) -> None:
 TIERS = {Role.DIRECT: "direct", Role.PRIME: "prime", Role.TIER1: "tier1", Role.TIER2: "tier2", Role.MEMBER: "member",
          Role.ALLIANCE: "alliance"}
 _tier_metrics(list(TIERS.values()) + list(SIZE_BANDS))
+
+
+def _spend_vs_budget(spend: float, run) -> float:
+    budget = run.scenario.design.budget_gbp_per_year
+    return spend / (budget * run.scenario.run.months / 12) if budget else float("nan")
 
 
 def compute_metrics(run) -> dict[str, float]:
@@ -122,6 +128,7 @@ def compute_metrics(run) -> dict[str, float]:
         "referrals_unserved": run.events.get("referrals_unserved", 0.0),
         "bid_candy": run.events.get("tier2_idle_years", 0.0) / max(run.events.get("tier2_years", 0.0), 1.0),
         "investor_return": _investor_return(journal),
+        "spend_vs_budget": _spend_vs_budget(spend, run),
     }
     for g, name in enumerate(groups):
         referred = ts[f"referrals_{name}"].sum()

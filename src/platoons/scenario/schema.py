@@ -455,6 +455,13 @@ class Design(Model):
     stewardship: Stewardship = param(Stewardship, "-", "What the commissioner does when a lot is left without a holder.")
     transitions: Transitions = param(Transitions, "-", "What changing provider costs.")
     commissioning_costs: CommissioningCosts = param(CommissioningCosts, "-", "The commissioner's own costs of tendering and managing contracts.")
+    budget_gbp_per_year: float | None = param(
+        None, "GBP/year", "The commissioner's envelope: checked before the tender against what the payment table is expected "
+        "to cost; spend against it is a metric.", gt=0,
+    )
+    scale_to_budget: bool = param(
+        False, "flag", "Scale the whole payment table so its expected yearly cost at typical performance fits the budget.",
+    )
 
 
 class Run(Model):

@@ -1,0 +1,231 @@
+"""Why a tender went as it did: for each lot, how many teams passed each test on the way to a bid.
+
+A team reaches a bid for a lot through a funnel of tests, applied where the bidders decide
+(`bidding._choose_bids`) and where the lots are let (`bidding.let_contracts`):
+
+    eligible   its lead meets the tender's turnover and reserves thresholds
+    present    it works in the lot's areas (and, for a prime, leads a chain in the lot's region)
+    absorb     the lot's yearly value is within what its turnover and management can absorb
+    margin     it expects a margin at a price within the tender's price cap
+    risk       its reserves can carry the lot's payment-by-results cash exposure
+    bid        it bid (it could pay for writing the bid)
+
+Only teams that could win a lot are counted: for a set-aside lot, small teams only. For each lot
+not let, the binding reason is the first test no team passed (or, when some bid, why none won).
+Each tender adds one row per lot to `market.diagnostics`; warnings, `platoons explain` and the
+report read those rows and never re-derive them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+STAGES = ("eligible", "present", "absorb", "margin", "risk", "bid")
+
+# The binding reason named after the first stage no team passed.
+REASONS = {"present": "not_present", "absorb": "absorbability", "margin": "no_margin", "risk": "reserves", "bid": "bid_budget"}
+
+
+class Funnel:
+    """[team, lot being let] which teams passed each test for each lot, filled in as the bidders decide."""
+
+    def __init__(self, teams, lot_ids: np.ndarray):
+        self.teams = teams
+        self.lot_ids = np.asarray(lot_ids, dtype=np.int64)
+        shape = (len(teams), len(self.lot_ids))
+        self.passed = {stage: np.zeros(shape, bool) for stage in STAGES}
+        self.turnover_ok = np.zeros(len(teams), bool)
+        self.turnover = np.zeros(len(teams))
+        self.reserves = np.zeros(len(teams))
+        self.limit = np.zeros(len(teams))  # largest yearly contract value each team can absorb
+        self.exposure = np.full(shape, np.inf)  # cash exposure the team would carry
+        self.bearable = np.zeros(len(teams))  # exposure its reserves can carry
+        self.ratio = np.full(shape, np.inf)  # price asked as a share of list price
+
+    def team(self, t: int, *, turnover: float, reserves: float, limit: float, bearable: float, turnover_ok: bool,
+             eligible: bool) -> None:
+        self.turnover[t], self.reserves[t], self.limit[t], self.bearable[t] = turnover, reserves, limit, bearable
+        self.turnover_ok[t] = turnover_ok
+        self.passed["eligible"][t] = eligible
+
+    def stages(self, t: int, present, absorb, margin, risk, bid, exposure, ratio) -> None:
+        """Record team t's tests for every lot; each stage counts only teams that passed the ones before."""
+        running = self.passed["eligible"][t].copy()
+        for stage, ok in zip(STAGES[1:], (present, absorb, margin, risk, bid)):
+            running &= np.asarray(ok, bool)
+            self.passed[stage][t] = running
+        self.exposure[t], self.ratio[t] = exposure, ratio
+
+
+def record(market, funnel: Funnel, wins, relaxed: bool) -> None:
+    """Add one row per lot of this tender to `market.diagnostics`, with the binding reason for lots not let."""
+    lots = market.lots
+    let = {int(l) for win in wins for l in win.lots}
+    value = _lot_values(market, funnel.lot_ids)
+    small = _small_teams(market, funnel.teams)
+    round_ = int(market.events.get("tenders", 0.0))
+    for j, lot in enumerate(funnel.lot_ids):
+        lot = int(lot)
+        reserved = bool(lots.set_aside[lot]) and not relaxed
+        could_win = small if reserved else np.ones(len(funnel.teams), bool)
+        counts = {stage: int((funnel.passed[stage][:, j] & could_win).sum()) for stage in STAGES}
+        row = {"lot": lots.names[lot], "month": market.month, "round": round_, "relaxed": bool(relaxed),
+               "set_aside": reserved, "teams": int(could_win.sum()), **counts, "let": lot in let,
+               "reason": "", "needed_gbp": math.nan, "best_gbp": math.nan}
+        if lot not in let:
+            row.update(_binding(market, funnel, j, could_win, counts, value[j], relaxed))
+        market.diagnostics.append(row)
+
+
+def _binding(market, funnel: Funnel, j: int, could_win: np.ndarray, counts: dict, value: float, relaxed: bool) -> dict:
+    """The first test no team that could win lot j passed, and the figures that show it."""
+    design = market.scenario.design
+    if not could_win.any():
+        return {"reason": "no_team", "needed_gbp": math.nan, "best_gbp": math.nan}
+    if counts["eligible"] == 0:
+        candidates = could_win
+        if not (funnel.turnover_ok & candidates).any():
+            needed = 0.0 if relaxed else design.eligibility.min_turnover_gbp
+            return {"reason": "turnover_threshold", "needed_gbp": needed, "best_gbp": float(funnel.turnover[candidates].max())}
+        needed = 0.0 if relaxed else design.eligibility.min_reserves_gbp
+        return {"reason": "reserves_threshold", "needed_gbp": needed, "best_gbp": float(funnel.reserves[candidates].max())}
+    for before, stage in zip(STAGES, STAGES[1:]):
+        if counts[stage] == 0:
+            reached = funnel.passed[before][:, j] & could_win
+            return {"reason": REASONS[stage], **_figures(stage, funnel, j, reached, value)}
+    return {"reason": "not_awarded", "needed_gbp": math.nan, "best_gbp": math.nan}
+
+
+def _figures(stage: str, funnel: Funnel, j: int, reached: np.ndarray, value: float) -> dict:
+    """What the lot asked of the teams that reached `stage`, and the best any of them offered."""
+    if stage == "absorb":
+        return {"needed_gbp": value, "best_gbp": float(funnel.limit[reached].max())}
+    if stage == "margin":
+        return {"needed_gbp": math.nan, "best_gbp": float(funnel.ratio[reached, j].min())}
+    if stage == "risk":
+        return {"needed_gbp": float(funnel.exposure[reached, j].min()), "best_gbp": float(funnel.bearable[reached].max())}
+    return {"needed_gbp": math.nan, "best_gbp": math.nan}
+
+
+def _lot_values(market, lot_ids: np.ndarray) -> np.ndarray:
+    from platoons.market.bidding import list_value_per_year
+
+    return list_value_per_year(market)[lot_ids]
+
+
+def _small_teams(market, teams) -> np.ndarray:
+    """Teams whose leads (every member of a consortium) are small providers."""
+    is_small = market.providers.is_small(market.small_max)
+    return np.array([bool(is_small[t.providers if t.lead < 0 else [t.lead]].all()) for t in teams], dtype=bool)
+
+
+# --- in words: warnings and explanations read the rows above -------------------------------------
+
+
+def gbp(amount: float) -> str:
+    """Money as a person would say it: GBP 1.2m, GBP 400k, GBP 950."""
+    if not math.isfinite(amount):
+        return "GBP -"
+    if abs(amount) >= 1e6:
+        return f"GBP {amount / 1e6:,.1f}m"
+    if abs(amount) >= 1e4:
+        return f"GBP {amount / 1e3:,.0f}k"
+    return f"GBP {amount:,.0f}"
+
+
+def reason_in_words(row: dict, model: str = "direct") -> str:
+    """Why a lot was not let in one tender, from its diagnostics row."""
+    who = "small provider" if row["set_aside"] else "provider"
+    needed, best = row["needed_gbp"], row["best_gbp"]
+    reason = row["reason"]
+    if reason == "no_team":
+        if model == "prime":
+            return "no provider in its region can lead a supply chain (turnover threshold, or too small to absorb the region's smallest lot)"
+        return f"no {who} could form a team to bid for it"
+    if reason == "turnover_threshold":
+        return f"no {who} meets the {gbp(needed)} turnover threshold; the largest {who}'s turnover is {gbp(best)}"
+    if reason == "reserves_threshold":
+        return f"no {who} has the {gbp(needed)} of reserves required; the most any has is {gbp(best)}"
+    if reason == "not_present":
+        return f"no eligible {who} works in its areas"
+    if reason == "absorbability":
+        return f"no {who} can absorb {gbp(needed)} a year; the largest {who}'s limit is {gbp(best)}"
+    if reason == "no_margin":
+        return f"no {who} expects a margin at the price cap; the cheapest would need {best:.2f} times the list price"
+    if reason == "reserves":
+        return (f"no {who} can carry the payment-by-results risk: the smallest cash exposure is {gbp(needed)}, "
+                f"the most any can bear is {gbp(best)}")
+    if reason == "bid_budget":
+        return f"no {who} could afford the cost of writing a bid"
+    if reason == "not_awarded":
+        return "bids were made but none won it (lot caps, or a better combination of bids elsewhere)"
+    return reason
+
+
+def _rows(table: dict[str, list]) -> list[dict]:
+    columns = list(table)
+    return [dict(zip(columns, values)) for values in zip(*(table[c] for c in columns))] if columns else []
+
+
+def run_warnings(tables: dict[str, dict[str, list]], metrics: dict[str, float], model: str = "direct") -> list[tuple[str, str]]:
+    """(key, sentence) for each thing a person should know went wrong in one run.
+
+    Keys let a comparison count in how many replicates each warning appeared."""
+    found = []
+    rows = _rows(tables.get("diagnostics", {}))
+    by_lot: dict[str, list[dict]] = {}
+    for row in rows:
+        by_lot.setdefault(row["lot"], []).append(row)
+    for lot, lot_rows in by_lot.items():
+        first = lot_rows[0]
+        if not any(r["let"] for r in lot_rows):
+            found.append((f"never_let:{lot}", f"Lot {lot} was never let: {reason_in_words(first, model)}."))
+        elif first["set_aside"] and not first["let"]:
+            found.append((f"set_aside:{lot}", f"Set-aside lot {lot} found no small provider in its first tender: "
+                                               f"{reason_in_words(first, model)}."))
+    for action in ("last_resort", "direct_award"):
+        lots = sorted({r["lot"] for r in _rows(tables.get("stewardship", {})) if r["action"] == action})
+        if lots:
+            what = "the in-house provider of last resort" if action == "last_resort" else "a direct award without competition"
+            found.append((f"stewardship:{action}", f"{len(lots)} lot(s) went to {what}: {', '.join(lots)}."))
+    unserved = metrics.get("referrals_unserved", 0.0) or 0.0
+    if unserved > 0:
+        found.append(("unserved", f"{unserved:,.0f} people referred were turned away: their lot had no provider."))
+    for row in _rows(tables.get("affordability", {})):
+        if row["covered_share"] < 0.5:
+            found.append((f"below_cost:{row['group']}", affordability_in_words(row)))
+    found += _budget_warnings(_rows(tables.get("affordability", {})))
+    budget = metrics.get("spend_vs_budget")
+    if budget is not None and math.isfinite(budget) and budget > 1.0:
+        found.append(("over_budget", f"Spend ran at {budget:.0%} of the budget."))
+    return found
+
+
+def _budget_warnings(rows: list[dict]) -> list[tuple[str, str]]:
+    if not rows or not math.isfinite(rows[0]["budget_gbp_per_year"]):
+        return []
+    expected, budget = sum(r["expected_spend_gbp_per_year"] for r in rows), rows[0]["budget_gbp_per_year"]
+    if expected <= budget * 1.001:
+        return []
+    return [("unaffordable", f"The payment table is expected to cost {gbp(expected)} a year at typical performance, "
+                             f"more than the {gbp(budget)} budget (design.scale_to_budget: true scales it to fit).")]
+
+
+def affordability_in_words(row: dict) -> str:
+    return (f"Prices are below cost for most providers for {row['group']}: the payment table pays about "
+            f"{gbp(row['paid_per_referral_gbp'])} per referral at typical performance against a typical cost of "
+            f"{gbp(row['cost_per_referral_gbp'])}; {row['covered_share']:.0%} of providers would cover their costs.")
+
+
+def design_warnings(runs: list[tuple[dict, dict]], model: str = "direct") -> list[str]:
+    """The warnings of a design's runs, each once, with in how many runs it appeared."""
+    seen: dict[str, tuple[str, int]] = {}
+    for tables, metrics in runs:
+        for key, sentence in dict(run_warnings(tables, metrics, model)).items():
+            text, count = seen.get(key, (sentence, 0))
+            seen[key] = (text, count + 1)
+    if len(runs) <= 1:
+        return [text for text, _ in seen.values()]
+    return [f"{text} (in {count} of {len(runs)} runs)" for text, count in seen.values()]

@@ -45,8 +45,9 @@ def run(
         outcome = Outcome(chosen.design.name, 0, result.seed, result.metrics, result.timeseries, money_flows(result),
                           tables=result.tables)
         write_results(out, [outcome], summarize([outcome]), {chosen.design.name: chosen})
+    warnings = run_warnings_of(result)
     if as_json:
-        print(json.dumps({"metrics": _clean(result.metrics), "tables": _clean(result.tables)}))
+        print(json.dumps({"metrics": _clean(result.metrics), "tables": _clean(result.tables), "warnings": warnings}))
         return
     table = Table(title=f"{chosen.name}: {chosen.design.name}, seed {result.seed}")
     table.add_column("metric"), table.add_column("value", justify="right"), table.add_column("unit")
@@ -55,6 +56,7 @@ def run(
     for name, value in result.metrics.items():
         table.add_row(name, _fmt(value), describe_metric(name).unit)
     Console().print(table)
+    print_warnings({chosen.design.name: warnings})
     if out is not None:
         Console().print(f"Results written to {out}/")
 
@@ -91,10 +93,12 @@ def compare(
             from platoons.report import write_report
 
             write_report(out)
+    warnings = compare_warnings(outcomes, designs)
     if as_json:
-        print(json.dumps({"designs": _clean(summary)}))
+        print(json.dumps({"designs": _clean(summary), "warnings": warnings}))
         return
     _print_comparison(summary, list(designs))
+    print_warnings(warnings)
     if out is not None:
         Console().print(f"Results written to {out}/ (runs, metrics, timeseries and summary as Parquet"
                         + (", and report.html)" if report else ")"))
@@ -162,6 +166,31 @@ def presets() -> None:
     """List the scenarios shipped with Platoons."""
     for name in preset_names():
         print(f"{name:<22} {preset_description(name)}")
+
+
+def run_warnings_of(result) -> list[str]:
+    from platoons.market.diagnostics import design_warnings
+
+    return design_warnings([(result.tables, result.metrics)], result.scenario.design.delivery.model)
+
+
+def compare_warnings(outcomes, designs: dict) -> dict[str, list[str]]:
+    """Each design's warnings, with in how many of its replicates each appeared."""
+    from platoons.market.diagnostics import design_warnings
+
+    return {name: design_warnings([(o.tables, o.metrics) for o in outcomes if o.design == name],
+                                  scenario.design.delivery.model)
+            for name, scenario in designs.items()}
+
+
+def print_warnings(warnings: dict[str, list[str]]) -> None:
+    """Warnings in plain words after the numbers, so what went wrong is not missed."""
+    console = Console()
+    for design, sentences in warnings.items():
+        if sentences:
+            console.print(f"[bold yellow]Warnings for {design}:[/bold yellow]")
+        for sentence in sentences:
+            console.print(f"  - {sentence}", highlight=False, markup=False)
 
 
 def _busy(message: str):

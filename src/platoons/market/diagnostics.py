@@ -83,7 +83,7 @@ def _binding(market, funnel: Funnel, j: int, could_win: np.ndarray, counts: dict
     """The first test no team that could win lot j passed, and the figures that show it."""
     design = market.scenario.design
     if not could_win.any():
-        return {"reason": "no_team", "needed_gbp": math.nan, "best_gbp": math.nan}
+        return {"reason": "no_team", "needed_gbp": value, "best_gbp": _largest_limit_present(market, funnel.lot_ids[j], relaxed)}
     if counts["eligible"] == 0:
         candidates = could_win
         if not (funnel.turnover_ok & candidates).any():
@@ -107,6 +107,18 @@ def _figures(stage: str, funnel: Funnel, j: int, reached: np.ndarray, value: flo
     if stage == "risk":
         return {"needed_gbp": float(funnel.exposure[reached, j].min()), "best_gbp": float(funnel.bearable[reached].max())}
     return {"needed_gbp": math.nan, "best_gbp": math.nan}
+
+
+def _largest_limit_present(market, lot: int, relaxed: bool) -> float:
+    """The largest yearly value any provider present in the lot could absorb (small ones only for a set-aside lot)."""
+    from platoons.market.bidding import _absorbable_by
+
+    p = market.providers
+    present = p.active & ~p.in_house & market.presence()[:, market.lots.area_share[lot] > 0].any(axis=1)
+    if market.lots.set_aside[lot] and not relaxed:
+        present &= p.is_small(market.small_max)
+    limits = _absorbable_by(market, p.turnover_gbp[present], p.management[present])
+    return float(limits.max()) if len(limits) else 0.0
 
 
 def _lot_values(market, lot_ids: np.ndarray) -> np.ndarray:
@@ -141,9 +153,11 @@ def reason_in_words(row: dict, model: str = "direct") -> str:
     needed, best = row["needed_gbp"], row["best_gbp"]
     reason = row["reason"]
     if reason == "no_team":
-        if model == "prime":
-            return "no provider in its region can lead a supply chain (turnover threshold, or too small to absorb the region's smallest lot)"
-        return f"no {who} could form a team to bid for it"
+        team = "lead a supply chain for it" if model == "prime" else "form a team to bid for it"
+        if not math.isfinite(best):
+            return f"no {who} could {team}"
+        return (f"no {who} could {team}: the lot is worth {gbp(needed)} a year and the largest {who} working there "
+                f"can absorb {gbp(best)} (or none meets the turnover threshold)")
     if reason == "turnover_threshold":
         return f"no {who} meets the {gbp(needed)} turnover threshold; the largest {who}'s turnover is {gbp(best)}"
     if reason == "reserves_threshold":

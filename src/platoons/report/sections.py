@@ -11,6 +11,7 @@ from platoons.metrics import SIZE_BANDS, TIERS, Metric, describe_metric
 from platoons.report.format import money, number, percent, plain
 from platoons.report.parts import Chart, Data, Section, Table, design_colours, translucent
 from platoons.report.store import Store
+from platoons.report.went_wrong import went_wrong_section
 
 HEADLINE = (
     "outcome_rate", "outcomes", "cost_per_outcome_gbp", "spend_gbp", "front_line_share", "small_share_of_spend",
@@ -29,6 +30,7 @@ def build_sections(store: Store) -> list[Section]:
     colours = design_colours(store.designs)
     sections = [
         headline(store),
+        went_wrong_section(store),
         money_flows(store),
         risk_and_margin(store, colours),
         small_providers(store, colours),

@@ -1,0 +1,97 @@
+"""Known answers for why a lot is not let: each test breaks one link of the bidders' funnel."""
+
+import math
+
+from small_world import small
+
+from platoons import simulate
+from platoons.market.diagnostics import run_warnings
+
+# A direct design with a lot per area, no turnover threshold, and lots nobody takes left unserved,
+# so that the first tender's rows show what stops bidders and nothing else steps in.
+OPEN = {"design.delivery.model": "direct", "design.lots.structure": "area", "design.eligibility.min_turnover_gbp": 0,
+        "design.stewardship.policy": ["leave_unserved"]}
+
+
+def first_tender(scenario, seed=3):
+    result = simulate(scenario, seed)
+    table = result.tables["diagnostics"]
+    rows = [dict(zip(table, values)) for values in zip(*table.values())]
+    return [r for r in rows if r["round"] == 0], result
+
+
+def test_an_open_tender_lets_every_lot_and_says_nothing_is_wrong():
+    rows, result = first_tender(small(OPEN))
+    assert rows and all(r["let"] and r["reason"] == "" for r in rows)
+    assert all(r["teams"] >= r["eligible"] >= r["present"] >= r["absorb"] >= r["margin"] >= r["risk"] >= r["bid"] >= 1 for r in rows)
+    assert not [key for key, _ in run_warnings(result.tables, result.metrics) if key.startswith("never_let")]
+
+
+def test_a_turnover_threshold_nobody_meets_is_the_binding_reason():
+    rows, result = first_tender(small({**OPEN, "design.eligibility.min_turnover_gbp": 1e12}))
+    assert {r["reason"] for r in rows} == {"turnover_threshold"}
+    assert all(r["eligible"] == 0 and r["needed_gbp"] == 1e12 and 0 < r["best_gbp"] < 1e12 for r in rows)
+    words = dict(run_warnings(result.tables, result.metrics))
+    assert "turnover threshold" in words["never_let:A1"] and "GBP 1,000,000.0m" in words["never_let:A1"]
+    assert "unserved" in words
+
+
+def test_lots_too_big_for_any_bidder_to_absorb():
+    rows, result = first_tender(small({**OPEN, "sector.dynamics.max_contract_to_turnover": 1e-6}))
+    assert {r["reason"] for r in rows} == {"absorbability"}
+    assert all(r["present"] > 0 and r["absorb"] == 0 and r["best_gbp"] < r["needed_gbp"] for r in rows)
+    assert "can absorb" in dict(run_warnings(result.tables, result.metrics))["never_let:B1"]
+
+
+def test_reserves_that_cannot_carry_the_risk():
+    # Outcome payments only: every bidder is out of pocket until its first outcomes are paid.
+    no_fees = {f"design.payment.by_group.{g}.attachment_fee_gbp": 0 for g in ("job_ready", "moderate", "complex")}
+    rows, _ = first_tender(small({**OPEN, **no_fees, "design.bidding.risk_appetite": 1e-9}))
+    assert {r["reason"] for r in rows} == {"reserves"}
+    assert all(r["margin"] > 0 and r["risk"] == 0 and r["needed_gbp"] > r["best_gbp"] for r in rows)
+
+
+def test_prices_scaled_to_a_small_budget_leave_no_margin_and_are_flagged_before_the_tender():
+    scenario = small({**OPEN, "design.budget_gbp_per_year": 500_000, "design.scale_to_budget": True})
+    rows, result = first_tender(scenario)
+    assert {r["reason"] for r in rows} == {"no_margin"}
+    assert all(r["absorb"] > 0 and r["margin"] == 0 and r["best_gbp"] > 1 for r in rows)
+    afford = result.tables["affordability"]
+    assert math.isclose(sum(afford["expected_spend_gbp_per_year"]), 500_000, rel_tol=1e-6)
+    assert all(paid < cost for paid, cost in zip(afford["paid_per_referral_gbp"], afford["cost_per_referral_gbp"]))
+    keys = [key for key, _ in run_warnings(result.tables, result.metrics)]
+    assert [k for k in keys if k.startswith("below_cost:")] and "unaffordable" not in keys  # scaled: it fits
+
+
+def test_an_unscaled_table_over_budget_is_flagged_and_spend_is_measured_against_the_budget():
+    _, result = first_tender(small({**OPEN, "design.budget_gbp_per_year": 500_000}))
+    words = dict(run_warnings(result.tables, result.metrics))
+    assert "more than the GBP 500k budget" in words["unaffordable"]
+    years = result.scenario.run.months / 12
+    assert math.isclose(result.metrics["spend_vs_budget"], result.metrics["spend_gbp"] / (500_000 * years))
+
+
+def test_a_lot_where_no_provider_works():
+    scenario = small(OPEN)
+    data = scenario.model_dump(mode="json")
+    # A remote area with almost no referrals: providers work only where they are based, and none is based there.
+    data["world"]["regions"].append({"name": "R3", "areas": [{"name": "Z1", "referrals_per_month": 0.001}]})
+    for band in data["sector"]["bands"]:
+        band["reach"] = "area"
+    data["design"]["lots"] = {"structure": "explicit", "explicit": [{"name": "Remote", "areas": ["Z1"]}, {"name": "Near", "areas": ["A1"]}]}
+    from platoons.scenario.schema import Scenario
+
+    rows, _ = first_tender(Scenario.model_validate(data))
+    remote = next(r for r in rows if r["lot"] == "Remote")
+    assert remote["eligible"] > 0 and remote["present"] == 0 and remote["reason"] == "not_present"
+    assert next(r for r in rows if r["lot"] == "Near")["let"]
+
+
+def test_a_set_aside_lot_counts_only_small_providers_and_says_none_can_absorb_it():
+    rows, result = first_tender(small({**OPEN, "design.lots.structure": "regional", "design.lots.set_aside_share": 0.5}))
+    reserved = [r for r in rows if r["set_aside"]]
+    open_ = [r for r in rows if not r["set_aside"]]
+    assert reserved and open_ and reserved[0]["teams"] < open_[0]["teams"] and open_[0]["let"]
+    assert {r["reason"] for r in reserved} == {"absorbability"}
+    sentence = dict(run_warnings(result.tables, result.metrics))[f"never_let:{reserved[0]['lot']}"]
+    assert "no small provider can absorb" in sentence and "the largest small provider's limit is" in sentence

@@ -95,3 +95,31 @@ def test_a_set_aside_lot_counts_only_small_providers_and_says_none_can_absorb_it
     assert {r["reason"] for r in reserved} == {"absorbability"}
     sentence = dict(run_warnings(result.tables, result.metrics))[f"never_let:{reserved[0]['lot']}"]
     assert "no small provider can absorb" in sentence and "the largest small provider's limit is" in sentence
+
+
+def test_set_asides_chosen_by_name_by_area_and_smallest_first():
+    from platoons.market.lots import build_lots
+    from platoons.population import build_world
+
+    def reserved(**plan):
+        scenario = small({**OPEN, **{f"design.lots.{k}": v for k, v in plan.items()}})
+        lots = build_lots(scenario, build_world(scenario))
+        return [name for name, flag in zip(lots.names, lots.set_aside) if flag]
+
+    assert reserved() == []
+    assert reserved(set_aside_share=0.25) == ["A1"]  # spread through the list: the first, the largest
+    assert reserved(set_aside_share=0.25, set_aside_by="smallest") == ["A2"]  # 40 referrals a month
+    assert reserved(set_aside_share=0.5, set_aside_by="smallest") == ["A2", "B1"]  # ties in list order
+    assert reserved(set_aside_lots=["B2"]) == ["B2"]
+    assert reserved(set_aside_areas=["B1"]) == ["B1"]
+
+
+def test_set_asides_must_name_known_lots_and_areas():
+    import pytest
+
+    from platoons.errors import InputError
+
+    with pytest.raises(InputError, match="set_aside_lots must name lots of the design"):
+        small({**OPEN, "design.lots.set_aside_lots": ["Nowhere"]})
+    with pytest.raises(InputError, match="set_aside_areas must name known areas"):
+        small({**OPEN, "design.lots.set_aside_areas": ["Nowhere"]})

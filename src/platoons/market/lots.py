@@ -42,16 +42,32 @@ def build_lots(scenario: Scenario, world: World) -> LotBook:
     share = np.zeros((len(specs), n_areas))
     for i, (_, areas, lot_share, _) in enumerate(specs):
         share[i, areas] = lot_share
+    referrals = share @ world.referrals_per_month
+    names = tuple(name for name, *_ in specs)
     set_aside = np.array([flag for *_, flag in specs], dtype=bool)
-    set_aside |= _spread_set_asides(len(specs), plan.set_aside_share)
+    if plan.set_aside_by == "smallest":
+        set_aside |= _smallest_set_asides(referrals.sum(axis=1), plan.set_aside_share)
+    else:
+        set_aside |= _spread_set_asides(len(specs), plan.set_aside_share)
+    set_aside |= np.array([name in plan.set_aside_lots for name in names], dtype=bool)
+    named_areas = np.array([area in plan.set_aside_areas for area in world.area_names], dtype=bool)
+    set_aside |= (share[:, named_areas] > 0).any(axis=1)
     regions = [np.unique(world.area_region[areas]) for _, areas, _, _ in specs]
     return LotBook(
-        names=tuple(name for name, *_ in specs),
+        names=names,
         area_share=share,
-        referrals=share @ world.referrals_per_month,
+        referrals=referrals,
         region=np.array([r[0] if len(r) == 1 else -1 for r in regions], dtype=np.int64),
         set_aside=set_aside,
     )
+
+
+def _smallest_set_asides(lot_referrals: np.ndarray, share: float) -> np.ndarray:
+    """Reserve round(share x lots) lots, the smallest first (ties in list order): the ones small providers can take."""
+    count = int(round(share * len(lot_referrals)))
+    flags = np.zeros(len(lot_referrals), dtype=bool)
+    flags[np.lexsort((np.arange(len(lot_referrals)), lot_referrals))[:count]] = True
+    return flags
 
 
 def _spread_set_asides(n_lots: int, share: float) -> np.ndarray:

@@ -205,6 +205,12 @@ class LotPlan(Model):
     set_aside_share: float = param(0.0, "share", "Share of lots reserved for small providers.", "EU Directive 2014/24 art. 46", ge=0, le=1)
     max_lots_per_provider: int | None = param(None, "lots", "Most lots one provider may win.", "EU Directive 2014/24 art. 46", ge=1)
     package_bids: bool = param(False, "flag", "Providers may bid for bundles of lots in their region.")
+    set_aside_by: Literal["spread", "smallest"] = param(
+        "spread", "rule", "How set_aside_share picks its lots: spread evenly through the list of lots, or the smallest "
+        "lots (fewest expected referrals) first.",
+    )
+    set_aside_lots: tuple[str, ...] = param((), "lots", "Lots reserved for small providers, by name.")
+    set_aside_areas: tuple[str, ...] = param((), "areas", "Lots covering any of these areas are reserved for small providers.")
 
 
 class Eligibility(Model):
@@ -502,7 +508,25 @@ class Scenario(Model):
                 unknown = sorted(set(lot.areas) - areas)
                 if unknown:
                     raise ValueError(f"design.lots.explicit.{i}.areas must name known areas (got unknown {unknown[0]!r})")
+        unknown = sorted(set(lots.set_aside_areas) - areas)
+        if unknown:
+            raise ValueError(f"design.lots.set_aside_areas must name known areas (got unknown {unknown[0]!r})")
+        names = self.lot_names()
+        unknown = [name for name in lots.set_aside_lots if name not in names]
+        if unknown:
+            raise ValueError(f"design.lots.set_aside_lots must name lots of the design ({', '.join(names)}) (got unknown {unknown[0]!r})")
         return self
+
+    def lot_names(self) -> list[str]:
+        """The names of the lots the design lets, in order (as platoons.market.lots builds them)."""
+        plan, areas = self.design.lots, [a.name for a in self.world.areas]
+        if plan.structure == "national":
+            return ["national"]
+        if plan.structure == "regional":
+            return [r.name for r in self.world.regions]
+        if plan.structure == "area":
+            return areas if plan.lots_per_area == 1 else [f"{a}-{i + 1}" for a in areas for i in range(plan.lots_per_area)]
+        return [lot.name for lot in plan.explicit]
 
 
 def require_unique(where: str, names: list[str]) -> None:

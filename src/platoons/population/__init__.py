@@ -80,7 +80,12 @@ def _referrals_by_year(scenario: Scenario, area_rates: np.ndarray) -> np.ndarray
     base_mix = [g.referral_share for g in world.need_groups]
     volume = [_for_year(world.referral_volume_by_year, y, 1.0) for y in range(years)]
     mix = [[_for_year(world.referral_mix_by_year, y, dict(zip(groups, base_mix)))[g] for g in groups] for y in range(years)]
-    return np.array(volume)[:, None, None] * area_rates[None, :, None] * np.array(mix)[:, None, :]
+    rates = np.array(volume)[:, None, None] * area_rates[None, :, None] * np.array(mix)[:, None, :]
+    # An area with its own referrals by group and year (the user's areas file) keeps them as given.
+    for a, area in enumerate(world.areas):
+        if area.referrals_by_group:
+            rates[:, a, :] = [[_for_year(area.referrals_by_group, y, None)[g] for g in groups] for y in range(years)]
+    return rates
 
 
 def _for_year(values, year: int, default):
@@ -135,7 +140,12 @@ class Providers:
 
 
 def synthesize_providers(scenario: Scenario, world: World, ledger: Ledger, rng: np.random.Generator) -> Providers:
-    """The starting provider sector, band by band, with opening reserves posted to the ledger."""
+    """The starting provider sector, band by band (or the user's own providers), with opening reserves
+    posted to the ledger."""
+    if scenario.sector.providers:
+        providers = _named_providers(scenario, world)
+        open_provider_accounts(providers, ledger)
+        return providers
     parts = [
         _draw_band(band, world, rng, scenario.sector.small_max_turnover_gbp, entry_month=0)
         for band in scenario.sector.bands
@@ -144,6 +154,31 @@ def synthesize_providers(scenario: Scenario, world: World, ledger: Ledger, rng: 
     providers = _concat(parts) if parts else _draw_band(scenario.sector.bands[0], world, rng, 0.0, 0, count=0)
     open_provider_accounts(providers, ledger)
     return providers
+
+
+def _named_providers(scenario: Scenario, world: World) -> Providers:
+    """The user's providers exactly as listed (sector.providers), in list order: provider i is row i."""
+    named = scenario.sector.providers
+    n = len(named)
+    area = {name: a for a, name in enumerate(world.area_names)}
+    home = np.array([area[q.home_area] for q in named], dtype=np.int64)
+    turnover = np.array([q.turnover_gbp for q in named])
+    small_max = scenario.sector.small_max_turnover_gbp
+    effect = np.array([[q.effectiveness[g] for g in world.group_names] for q in named])
+    return Providers(
+        kind=np.array([KINDS.index(q.kind) for q in named], dtype=np.int8),
+        account=to_pence(np.array([q.reserves_gbp for q in named])),  # replaced by the account number when opened
+        turnover_gbp=turnover, other_income_gbp=turnover.copy(),
+        management=np.array([q.management_capacity for q in named]),
+        effectiveness=effect, base_effectiveness=effect.copy(), experience_years=np.zeros(n),
+        staff_turnover=np.array([q.staff_turnover for q in named]), overhead_rate=np.array([q.overhead_rate for q in named]),
+        reach=np.array([REACH[q.reach] for q in named], dtype=np.int8), home_area=home, home_region=world.area_region[home],
+        optimism=np.zeros(n), active=np.ones(n, dtype=bool), failed=np.zeros(n, dtype=bool), started_small=turnover < small_max,
+        entered_month=np.zeros(n, dtype=np.int64), exit_month=np.full(n, -1, dtype=np.int64),
+        service_income_pence=np.zeros(n, dtype=np.int64), bid_cost_factor=np.ones(n), last_role=np.zeros(n, dtype=np.int8),
+        peak_turnover_gbp=turnover.copy(), ever_had_income=np.zeros(n, dtype=bool), entry_turnover_gbp=turnover.copy(),
+        in_house=np.zeros(n, dtype=bool),
+    )
 
 
 def open_provider_accounts(providers: Providers, ledger: Ledger) -> None:

@@ -28,7 +28,11 @@ def preset_description(name: str) -> str:
 
 def load_scenario(spec: str | Path, changes: Mapping[str, Any] | None = None) -> Scenario:
     """A scenario from a preset name or a YAML path, with `changes` applied on top."""
+    from platoons.population.files import expand_files
+
     source, data = _resolve(str(spec), seen=())
+    # The user's CSV files are named relative to the scenario file that names them.
+    data = expand_files(data, Path(str(spec)).parent if source == str(spec) else Path.cwd())
     scenario = _validate(data, source)
     return apply_changes(scenario, changes, source="--set") if changes else scenario
 

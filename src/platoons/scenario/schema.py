@@ -39,6 +39,10 @@ class Model(BaseModel):
 class Area(Model):
     name: str = param(..., "name", "Area name, unique in the scenario.", min_length=1)
     referrals_per_month: float = param(..., "people/month", "Mean monthly referrals to the service in this area.", ge=0)
+    referrals_by_group: tuple[dict[str, float], ...] = param(
+        (), "people/month", "Monthly referrals by need group in each run year, the last holding for later years "
+        "(from world.areas_file); empty: referrals_per_month split by the need groups' shares.",
+    )
 
 
 class Region(Model):
@@ -75,6 +79,10 @@ class World(Model):
     referral_mix_by_year: tuple[dict[str, float], ...] = param(
         (), "share", "Need-group shares of referrals in each run year (each sums to 1); the last holds. Empty: referral_share."
     )
+    areas_file: str | None = param(
+        None, "path", "CSV of the user's areas (area, region, referrals per month by need group, optionally by year), "
+        "relative to the scenario file; read when the scenario is loaded into world.regions.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> World:
@@ -85,6 +93,9 @@ class World(Model):
         if abs(total - 1) > 1e-6:
             raise ValueError(f"world.need_groups referral_share values must sum to 1 (got {total:.4g})")
         names = [g.name for g in self.need_groups]
+        for area in self.areas:
+            for year, rates in enumerate(area.referrals_by_group):
+                _same_keys(f"world.areas.{area.name}.referrals_by_group.{year}", rates, names)
         for year, mix in enumerate(self.referral_mix_by_year):
             _same_keys(f"world.referral_mix_by_year.{year}", mix, names)
             if abs(sum(mix.values()) - 1) > 1e-6 or min(mix.values()) < 0:
@@ -125,6 +136,21 @@ class ProviderBand(Model):
     )
     reach: Reach = param("area", "scope", "Where a provider can deliver: its own area, its region, or everywhere.")
     staff_turnover: float = param(0.2, "share/year", "Share of staff leaving each year.", STAFF_TURNOVER, ge=0, le=1)
+
+
+class NamedProvider(Model):
+    """One of the user's own providers (from sector.providers_file), every value given or filled from its kind's band."""
+
+    name: str = param(..., "name", "Provider name, unique in the sector.", min_length=1)
+    kind: ProviderKind = param(..., "kind", "Kind of organisation.")
+    turnover_gbp: float = param(..., "GBP/year", "Annual turnover.", gt=0)
+    reserves_gbp: float = param(..., "GBP", "Free reserves.", ge=0)
+    home_area: str = param(..., "area", "The area it is based in.")
+    reach: Reach = param("area", "scope", "Where it can deliver: its own area, its region, or everywhere.")
+    effectiveness: dict[str, float] = param(..., "share/year", "Extra yearly chance of an outcome it adds, by need group.")
+    management_capacity: float = param(0.5, "index 0-1", "Management, finance and evaluation capacity.", ge=0, le=1)
+    overhead_rate: float = param(0.15, "share of staff cost", "Overheads on top of front-line staff cost.", ge=0, le=2)
+    staff_turnover: float = param(0.2, "share/year", "Share of staff leaving each year.", ge=0, le=1)
 
 
 class SectorDynamics(Model):
@@ -182,6 +208,14 @@ class Sector(Model):
     )
     dynamics: SectorDynamics = param(SectorDynamics, "-", "Growth, learning, entry and exit.")
     exits: Exits = param(Exits, "-", "Providers walking away from contracts before insolvency.")
+    providers: tuple[NamedProvider, ...] = param(
+        (), "providers", "The user's own providers (from sector.providers_file); when given they are the starting sector "
+        "and the bands serve only as defaults by kind and for entrants.",
+    )
+    providers_file: str | None = param(
+        None, "path", "CSV of the user's providers (name, kind, turnover_gbp, reserves_gbp, home_area, areas_served, "
+        "optionally effectiveness_<group> and management_capacity), relative to the scenario file.",
+    )
 
 
 # --- the commissioning design --------------------------------------------------------------
@@ -508,6 +542,11 @@ class Scenario(Model):
                 unknown = sorted(set(lot.areas) - areas)
                 if unknown:
                     raise ValueError(f"design.lots.explicit.{i}.areas must name known areas (got unknown {unknown[0]!r})")
+        require_unique("sector.providers", [q.name for q in self.sector.providers])
+        for q in self.sector.providers:
+            if q.home_area not in areas:
+                raise ValueError(f"sector.providers.{q.name}.home_area must name a known area (got {q.home_area!r})")
+            _same_keys(f"sector.providers.{q.name}.effectiveness", q.effectiveness, groups)
         unknown = sorted(set(lots.set_aside_areas) - areas)
         if unknown:
             raise ValueError(f"design.lots.set_aside_areas must name known areas (got unknown {unknown[0]!r})")

@@ -63,7 +63,7 @@ def build_world(scenario: Scenario) -> World:
         max_months=np.array([g.max_months for g in groups], dtype=np.int64),
         # An outcome is paid after a whole number of monthly steps; a 4-week period is one step.
         sustain_months=np.array([round(g.sustain_weeks / 4.345) for g in groups], dtype=np.int64),
-        job_loss=np.array([g.job_loss_rate for g in groups]),
+        job_loss=np.array([g.relapse_rate for g in groups]),
     )
 
 

@@ -6,6 +6,8 @@ Every field carries a unit, a description and a source (a FACTS.md tag or "assum
 
 from __future__ import annotations
 
+import sys
+
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
@@ -50,11 +52,14 @@ class Region(Model):
     areas: tuple[Area, ...] = param(..., "areas", "Areas in the region.", min_length=1)
 
 
+OLD_NAMES = {"job_loss_rate": "relapse_rate"}  # need-group field names from before the words were service-neutral
+
+
 class NeedGroup(Model):
     name: str = param(..., "name", "Need group name, unique in the scenario.", min_length=1)
     referral_share: float = param(..., "share", "Share of referrals in this group; shares sum to 1.", ge=0, le=1)
     no_support_outcome_rate: float = param(
-        ..., "share/year", "Chance a person finds work within a year with no support (non-intervention rate).",
+        ..., "share/year", "Chance a person reaches the outcome within a year with no support (non-intervention rate).",
         NON_INTERVENTION, ge=0, lt=1,
     )
     cost_to_serve_gbp_per_month: float = param(
@@ -64,7 +69,21 @@ class NeedGroup(Model):
     sustain_weeks: int = param(
         26, "weeks", "Weeks in work before an outcome is paid.", "sector: L&W (26 weeks JSA, 13 weeks others)", ge=0, le=104
     )
-    job_loss_rate: float = param(0.06, "share/month", "Chance a person in work loses the job in a month.", ge=0, lt=1)
+    relapse_rate: float = param(
+        0.06, "share/month", "Chance a person who has reached the outcome (in work, housed, desisting) loses it in a month "
+        "before it is sustained.", ge=0, lt=1,
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        """Earlier, employment-only names are still read, with a note saying what to write instead."""
+        if isinstance(data, dict):
+            for old, new in OLD_NAMES.items():
+                if old in data and new not in data:
+                    print(f"world.need_groups.{data.get('name', '?')}.{old} is deprecated: write {new} instead", file=sys.stderr)
+                    data = {**{k: v for k, v in data.items() if k != old}, new: data[old]}
+        return data
 
 
 class World(Model):

@@ -28,9 +28,10 @@ def _register_commands() -> None:
     app.command("tender")(tender.tender)
     app.command()(experiments.sweep), app.command()(experiments.summarize)
     app.command("report")(report.report)
-    from platoons.cli import explain
+    from platoons.cli import explain, new
 
     app.command("explain")(explain.explain)
+    app.command("new")(new.new)
 
 
 def main(argv: list[str] | None = None) -> None:

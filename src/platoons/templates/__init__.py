@@ -1,0 +1,1 @@
+"""Service templates: starting scenario files for `platoons new --template NAME`."""

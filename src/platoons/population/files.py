@@ -139,9 +139,6 @@ def read_providers(path: Path, groups: list[str], area_region: dict[str, str], b
     if unknown:
         raise InputError(source, f"column {unknown[0]}", f"effectiveness_<need group> for a need group of the scenario ({', '.join(groups)})", unknown[0], 1)
     defaults = [c for c in ("reserves_gbp", "management_capacity", "overhead_rate", *effect_columns) if c not in header]
-    if defaults:
-        print(f"{source}: warning: no column {', '.join(defaults)}; using the defaults of each provider's kind "
-              "(its band in sector.bands)", file=sys.stderr)
     seen: dict[str, int] = {}
     providers = []
     for line, row in rows:
@@ -177,6 +174,9 @@ def read_providers(path: Path, groups: list[str], area_region: dict[str, str], b
         if "staff_turnover" in band:
             provider["staff_turnover"] = band["staff_turnover"]
         providers.append(provider)
+    if defaults:  # said once the file is known to be good, so a bad file still gets one line
+        print(f"{source}: warning: no column {', '.join(defaults)}; using the defaults of each provider's kind "
+              "(its band in sector.bands)", file=sys.stderr)
     return providers
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import sys
 from pathlib import Path
 from typing import Optional
@@ -12,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from platoons.cli.stop import Stopped
 from platoons.cli.simulation import KEY_METRICS, _clean, _fmt, _print_comparison
 from platoons.errors import InputError
 
@@ -43,10 +45,9 @@ def sweep(
     try:
         done = run_sweep(planned, out, make_executor(chosen, workers, scheduler), resume=resume, force=force,
                          batch_size=batch_size, progress=sys.stderr.isatty())
-    except KeyboardInterrupt:
-        print(f"interrupted; finished runs are kept. Resume with: platoons sweep {experiment} --out {out} --resume",
-              file=sys.stderr)
-        raise SystemExit(130) from None
+    except (KeyboardInterrupt, Stopped) as stop:
+        hint = f"finished runs are kept; resume with: platoons sweep {experiment} --out {out} --resume"
+        raise Stopped(getattr(stop, "signum", signal.SIGINT), hint) from None
     rate = done.new / done.seconds if done.seconds > 0 else float("nan")
     written = ""
     if report and done.done == done.runs:

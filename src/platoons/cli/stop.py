@@ -1,0 +1,45 @@
+"""Stopping on a signal: SIGINT and SIGTERM unwind the command like an error, so `finally` blocks
+flush what can be flushed, and the command exits 128 + the signal's number with one line."""
+
+from __future__ import annotations
+
+import signal
+from contextlib import contextmanager
+from typing import Iterator
+
+
+class Stopped(BaseException):
+    """A signal asked the command to stop (a BaseException, so no `except Exception` swallows it)."""
+
+    def __init__(self, signum: int, hint: str = ""):
+        self.signum = signum
+        self.hint = hint
+        super().__init__(signum)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+    def __str__(self) -> str:
+        name = signal.Signals(self.signum).name
+        return f"stopped by {name}" + (f"; {self.hint}" if self.hint else "")
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """While the block runs, SIGINT and SIGTERM raise Stopped in the main thread."""
+
+    def stop(signum, _frame):
+        raise Stopped(signum)
+
+    caught = (signal.SIGINT, signal.SIGTERM)
+    try:
+        previous = {s: signal.signal(s, stop) for s in caught}
+    except ValueError:  # not the main thread (an embedding application): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

@@ -100,9 +100,9 @@ def compare(
                         + (", and report.html)" if report else ")"))
 
 
-def validate(file: str = typer.Argument(..., help="A scenario YAML file or preset name.")) -> None:
+def validate(file: str = typer.Argument(..., help="A scenario YAML file or preset name."), set_: list[str] = SetOption) -> None:
     """Check a scenario file; print one line saying it is valid, or what is wrong."""
-    scenario = load_scenario(file)
+    scenario = load_scenario(file, parse_assignments(set_))
     areas = len(scenario.world.areas)
     bands = sum(b.count for b in scenario.sector.bands)
     print(f"{file}: valid ({scenario.design.name}: {areas} areas, {bands} providers, {scenario.run.months} months)")

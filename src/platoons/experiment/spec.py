@@ -34,8 +34,23 @@ NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 RUN_COLUMNS = ("run_id", "design", "future", "replicate", "seed", "scenario_hash", "version")
 
 
+MAX_REPLICATES = 10_000
+MAX_FUTURES = 100_000
+MAX_RUNS = 1_000_000
+NUMBERS = (int, float, int | None, float | None)
+
+
 class Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_flags_as_numbers(cls, data: Any) -> Any:
+        for name, value in data.items() if isinstance(data, dict) else ():
+            field = cls.model_fields.get(name) if isinstance(name, str) else None
+            if field is not None and isinstance(value, bool) and field.annotation in NUMBERS:
+                raise ValueError(f"{name} must be a number, not true or false (got {value})")
+        return data
 
 
 class DesignSpec(Model):
@@ -115,28 +130,28 @@ class Grid(Model):
     """Every combination of `levels` evenly spaced values per range (each value of a list once)."""
 
     method: Literal["grid"]
-    levels: int = Field(3, ge=1, le=1000)
+    levels: int = Field(3, ge=1, le=1000)  # the product over uncertainties is bounded by MAX_FUTURES
 
 
 class MonteCarlo(Model):
     """`futures` independent random draws."""
 
     method: Literal["monte_carlo"]
-    futures: int = Field(..., ge=1)
+    futures: int = Field(..., ge=1, le=MAX_FUTURES)
 
 
 class LatinHypercube(Model):
     """`futures` draws by Latin hypercube (scipy.stats.qmc): every range evenly covered."""
 
     method: Literal["lhs"]
-    futures: int = Field(..., ge=1)
+    futures: int = Field(..., ge=1, le=MAX_FUTURES)
 
 
 class Sobol(Model):
     """Saltelli's scheme for Sobol indices (SALib): base_samples x (parameters + 2) futures."""
 
     method: Literal["sobol"]
-    base_samples: int = Field(..., ge=2)
+    base_samples: int = Field(..., ge=2, le=MAX_FUTURES)
 
     @field_validator("base_samples")
     @classmethod
@@ -150,7 +165,7 @@ class Morris(Model):
     """Morris elementary effects (SALib): trajectories x (parameters + 1) futures on a grid of `levels`."""
 
     method: Literal["morris"]
-    trajectories: int = Field(..., ge=2)
+    trajectories: int = Field(..., ge=2, le=MAX_FUTURES)
     levels: int = Field(4, ge=2, le=100)
 
     @field_validator("levels")
@@ -174,8 +189,8 @@ class Experiment(Model):
     designs: tuple[DesignSpec, ...] = Field(..., min_length=1)
     uncertainties: tuple[Uncertainty, ...] = ()
     sampler: Sampler | None = None
-    replicates: int = Field(..., ge=1)
-    seed: int = Field(0, ge=0)
+    replicates: int = Field(..., ge=1, le=MAX_REPLICATES)
+    seed: int = Field(0, ge=0, le=2**63 - 1)
 
     @field_validator("designs", mode="before")
     @classmethod

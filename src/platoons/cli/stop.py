@@ -43,3 +43,20 @@ def stop_on_signals() -> Iterator[None]:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+@contextmanager
+def damaged_store_errors(directory) -> Iterator[None]:
+    """A store whose files cannot be read is bad input: one line naming it, not a reader's traceback."""
+    import duckdb
+    import pyarrow as pa
+
+    from platoons.errors import InputError
+
+    try:
+        yield
+    except (duckdb.Error, pa.ArrowException) as error:
+        reason = (str(error).strip().splitlines() or [error.__class__.__name__])[0][:200]
+        raise InputError(str(directory), "DIRECTORY", "", None, message=(
+            f"cannot be read, a file in it is damaged ({reason}); a sweep store is checked and repaired by "
+            "platoons sweep EXPERIMENT --out DIR --resume, other results are written again with --force")) from None

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from platoons.cli.stop import Stopped, stop_on_signals
+from platoons.cli.failures import Stopped, stop_on_signals
 from platoons.errors import InputError
 
 app = typer.Typer(

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from platoons.cli.stop import Stopped, damaged_store_errors
+from platoons.cli.failures import Stopped, damaged_store_errors
 from platoons.cli.simulation import KEY_METRICS, MAX_WORKERS, _clean, _fmt, _print_comparison
 from platoons.errors import InputError
 

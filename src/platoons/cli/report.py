@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from platoons.cli.stop import damaged_store_errors
+from platoons.cli.failures import damaged_store_errors
 
 
 def report(

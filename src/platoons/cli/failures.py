@@ -1,5 +1,9 @@
-"""Stopping on a signal: SIGINT and SIGTERM unwind the command like an error, so `finally` blocks
-flush what can be flushed, and the command exits 128 + the signal's number with one line."""
+"""How a command fails in ways the user causes, short of a bug.
+
+- On a signal: SIGINT and SIGTERM unwind the command like an error, so `finally` blocks flush what
+  can be flushed, and the command exits 128 + the signal's number with one line.
+- On a damaged store: the reader's error becomes one InputError line naming the directory.
+"""
 
 from __future__ import annotations
 

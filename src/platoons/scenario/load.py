@@ -144,8 +144,9 @@ def read_text(path: Path | Any, source: str, limit_bytes: int = MAX_FILE_BYTES) 
 
 def parse_yaml(text: str, source: str) -> Any:
     """YAML data, refusing what a scenario never needs: duplicate keys, deep nesting, alias bombs."""
-    loader = _StrictLoader(text)
+    loader = None
     try:
+        loader = _StrictLoader(text)  # the reader refuses control characters here
         node = loader.get_single_node()
         if node is None:
             return None
@@ -159,7 +160,8 @@ def parse_yaml(text: str, source: str) -> Any:
         line = mark.line + 1 if mark is not None else None
         raise InputError(source, "YAML", "well-formed YAML", getattr(error, "problem", None) or str(error), line) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 class _Refused(Exception):
@@ -304,6 +306,8 @@ def _describe(problem: dict[str, Any]) -> str:
         return f"unknown key {field!r} (not a scenario field)"
     if problem["type"] == "missing":
         return f"{field} is required (got nothing)"
+    if problem["type"] == "invalid_key":
+        return f"key {shorten(problem.get('input'))} under {'.'.join(map(str, problem['loc'][:-1])) or 'the top'} is not a name (keys are text)"
     if problem["type"] == "finite_number":
         return f"{field} must be a finite number (got {problem.get('input')!r})"
     if problem["type"] in ("flag_not_number", "unit_limit"):

@@ -49,14 +49,17 @@ def write_views(directory: str | Path) -> Path:
     for leftover in (partial, Path(f"{partial}.wal")):
         leftover.unlink(missing_ok=True)
     wanted = sources(directory)
-    connection = duckdb.connect(str(partial))
     try:
-        connection.execute(f"SET file_search_path = {_quote(str(directory.resolve()))}")
-        for name, pattern in wanted.items():
-            connection.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_quote(pattern)})")
-        connection.execute("CHECKPOINT")
-    finally:
-        connection.close()
+        connection = duckdb.connect(str(partial))
+        try:
+            connection.execute(f"SET file_search_path = {_quote(str(directory.resolve()))}")
+            for name, pattern in wanted.items():
+                connection.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_quote(pattern)})")
+            connection.execute("CHECKPOINT")
+        finally:
+            connection.close()
+    except duckdb.IOException as error:  # a full or failing disk: an environment fault, like OSError
+        raise OSError(errno.EIO, str(error).strip().splitlines()[0], str(partial)) from None
     _check_views(partial, set(wanted))
     os.replace(partial, target)
     return target

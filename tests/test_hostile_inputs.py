@@ -262,6 +262,11 @@ CASES = [
          experiment_text("base: tiny.yaml\nreplicates: 2\nreplicates: 3\ndesigns: [local-lots]\n"), 2, ("appears twice",)),
     Case("experiment_unknown_sampler", "an unknown sampler is named", experiment(sampler={"method": "halton"}), 2,
          ("sampler.method", "halton")),
+    Case("experiment_several_errors", "every error of an experiment file is reported", experiment(replicates=0, seed=-1), 2,
+         ("replicates", "seed")),
+    Case("targets_not_utf8", "a calibration targets file is read by the same strict reader",
+         lambda tmp: (tmp / "targets.yaml").write_bytes(b"targets: {caf\xe9: 0.2}\n") and
+         ["calibrate", "work-programme-2011", "--targets", tmp / "targets.yaml"], 2, ("UTF-8",)),
     Case("experiment_missing_base", "a missing base file is named", experiment(base="missing.yaml"), 2, ("base",)),
 ]
 

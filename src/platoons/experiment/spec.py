@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from platoons.errors import InputError
-from platoons.scenario.load import read_yaml_mapping
+from platoons.scenario.load import MAX_ERRORS, read_yaml_mapping
 from platoons.scenario.schema import require_unique
 
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -221,7 +221,18 @@ def load_experiment(path: str | Path) -> Experiment:
 
 
 def _input_error(error: ValidationError, source: str) -> InputError:
-    first = error.errors(include_url=False)[0]
+    """Every problem found (up to MAX_ERRORS) on one line; the first one names the field."""
+    problems = [_one_error(problem, source) for problem in error.errors(include_url=False)]
+    first = problems[0]
+    if len(problems) == 1:
+        return first
+    texts = [str(p).removeprefix(f"{source}: ") for p in problems[:MAX_ERRORS]]
+    if len(problems) > MAX_ERRORS:
+        texts.append(f"and {len(problems) - MAX_ERRORS} more")
+    return InputError(source, first.field, "", first.received, message="; ".join(texts))
+
+
+def _one_error(first: dict, source: str) -> InputError:
     loc = list(first["loc"])
     if len(loc) > 1 and loc[0] == "sampler" and loc[1] in SAMPLERS:
         del loc[1]  # the union's tag, not a field

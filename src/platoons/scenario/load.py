@@ -293,12 +293,19 @@ def _input_error(error: ValidationError, source: str) -> InputError:
     if len(problems) > MAX_ERRORS:
         texts.append(f"and {len(problems) - MAX_ERRORS} more")
     first = problems[0]
-    field = ".".join(str(part) for part in first["loc"]) or "scenario"
-    return InputError(source, field, "", first.get("input"), message="; ".join(texts))
+    return InputError(source, _field_of(first), "", first.get("input"), message="; ".join(texts))
+
+
+def _field_of(problem: dict[str, Any]) -> str:
+    """The dotted path of a problem; a model's own checks name their field in the context."""
+    parts = [*map(str, problem["loc"])]
+    if "field" in problem.get("ctx", {}):
+        parts.append(problem["ctx"]["field"])
+    return ".".join(parts) or "scenario"
 
 
 def _describe(problem: dict[str, Any]) -> str:
-    field = ".".join(str(part) for part in problem["loc"]) or "scenario"
+    field = _field_of(problem)
     message = problem["msg"]
     if message.startswith("Value error, "):
         return message.removeprefix("Value error, ")
@@ -311,7 +318,7 @@ def _describe(problem: dict[str, Any]) -> str:
     if problem["type"] == "finite_number":
         return f"{field} must be a finite number (got {problem.get('input')!r})"
     if problem["type"] in ("flag_not_number", "unit_limit"):
-        return f"{field} {message.replace('Input should', 'must')} (got {shorten(problem.get('input'))})"
+        return f"{field} {message.removeprefix(problem['ctx']['field'] + ' ')} (got {shorten(problem['ctx']['value'])})"
     expected = message.removeprefix("Input should be ").removeprefix("Input ")
     return f"{field} must be {expected} (got {shorten(problem.get('input'))})"
 

@@ -10,7 +10,7 @@ import functools
 import math
 from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
 from pydantic_core import PydanticCustomError
 
 ASSUMPTION = "assumption"
@@ -57,21 +57,41 @@ class Model(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    @field_validator("*", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _no_flags_as_numbers(cls, value: Any, info: ValidationInfo) -> Any:
-        if _holds_flag(value) and _numeric(cls.model_fields[info.field_name].annotation):
-            raise PydanticCustomError("flag_not_number", "Input should be a number, not true or false")
-        return value
+    def _no_flags_as_numbers(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            numbers, _ = _field_checks(cls)
+            for name in numbers.intersection(data):
+                if _holds_flag(data[name]):
+                    raise PydanticCustomError("flag_not_number", "{field} must be a number, not true or false",
+                                              {"field": name, "value": data[name]})
+        return data
 
-    @field_validator("*", mode="after")
-    @classmethod
-    def _within_unit_limit(cls, value: Any, info: ValidationInfo) -> Any:
-        extra = cls.model_fields[info.field_name].json_schema_extra
-        limit = unit_limit(extra.get("unit", "")) if isinstance(extra, dict) else None
-        if limit is not None and _largest(value) > limit:
-            raise PydanticCustomError("unit_limit", f"Input should be at most {limit:,g} {extra['unit']}")
-        return value
+    @model_validator(mode="after")
+    def _within_unit_limits(self) -> Any:
+        for name, (limit, unit) in _field_checks(type(self))[1].items():
+            value = getattr(self, name)
+            if _largest(value) > limit:
+                raise PydanticCustomError("unit_limit", "{field} must be at most {limit} {unit}",
+                                          {"field": name, "limit": f"{limit:,g}", "unit": unit, "value": value})
+        return self
+
+
+_CHECKS: dict[type, tuple[frozenset[str], dict[str, tuple[float, str]]]] = {}
+
+
+def _field_checks(model: type[BaseModel]) -> tuple[frozenset[str], dict[str, tuple[float, str]]]:
+    """A model's fields that hold numbers, and the unit limits of its fields (worked out once per model)."""
+    if model not in _CHECKS:
+        numbers = frozenset(name for name, f in model.model_fields.items() if _numeric(f.annotation))
+        limits = {}
+        for name, f in model.model_fields.items():
+            unit = f.json_schema_extra.get("unit", "") if isinstance(f.json_schema_extra, dict) else ""
+            if unit_limit(unit) is not None:
+                limits[name] = (unit_limit(unit), unit)
+        _CHECKS[model] = (numbers, limits)
+    return _CHECKS[model]
 
 
 def _holds_flag(value: Any) -> bool:

@@ -23,6 +23,7 @@ STORE_MARKERS = ("experiment.json", "store.duckdb", "runs.parquet", "runs")
 
 
 def lock_path(directory: Path) -> Path:
+    directory = directory.absolute()  # `--out .` has no name of its own
     return directory.parent / f".{directory.name}.lock"
 
 
@@ -31,7 +32,7 @@ def check_target(directory: Path) -> None:
     where = str(directory)
     if directory.exists() and not directory.is_dir():
         raise InputError(where, "--out", "", None, message="is a file, not a directory; use another --out")
-    parent = directory.parent
+    parent = directory.absolute().parent
     if not parent.is_dir():
         raise InputError(where, "--out", "", None, message=f"cannot be created: {parent} is not a directory")
     probe_in = directory if directory.is_dir() else parent
@@ -100,8 +101,8 @@ def publish(directory: Path, write: Callable[[Path], None], *, force: bool = Fal
 
     Call it while holding the lock of `directory`.
     """
-    directory = Path(directory)
-    check_replaceable(directory, force)
+    check_replaceable(Path(directory), force)
+    directory = Path(directory).absolute()
     for kind in ("new", "old"):  # a writer killed mid-way left these; we hold the lock, so none is live
         for leftover in directory.parent.glob(f".{directory.name}.{kind}-*"):
             shutil.rmtree(leftover, ignore_errors=True)

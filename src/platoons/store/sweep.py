@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 
 from platoons.errors import InputError
 from platoons.metrics.tables import COLUMNS as TABLE_COLUMNS
-from platoons.store.guard import holds_only_leftovers
+from platoons.store.guard import holds_only_leftovers, is_store
 from platoons.store.views import DATABASE, PART_GLOB
 
 MANIFEST = "experiment.json"
@@ -292,16 +292,18 @@ def _write_bytes(path: Path, data: bytes) -> None:
 
 
 def _clear(directory: Path) -> None:
-    """Remove what a store holds (and only that), so --force never empties an unrelated folder."""
-    markers = (directory / MANIFEST, directory / DATABASE, directory / "runs.parquet", directory / "runs")
-    if not any(marker.exists() for marker in markers):
+    """Remove what a store holds (and only that), so --force never empties an unrelated folder.
+
+    The manifest goes last: a --force cut short still leaves a store that the next --force clears.
+    """
+    if not is_store(directory):
         raise InputError(str(directory), "--force", "", None,
                          message="not a results store; --force only replaces a store, so use another --out")
     for name in RUN_TABLES:
         shutil.rmtree(directory / name, ignore_errors=True)
     for name in (*WHOLE_TABLES, *RUN_TABLES):
         (directory / f"{name}.parquet").unlink(missing_ok=True)
-    for name in (MANIFEST, DATABASE):
+    for name in (DATABASE, "report.html"):
         (directory / name).unlink(missing_ok=True)
-    for leftover in directory.glob("*.partial*"):
-        leftover.unlink()
+    _remove_leftovers(directory)
+    (directory / MANIFEST).unlink(missing_ok=True)

@@ -32,10 +32,12 @@ def check_target(directory: Path) -> None:
     where = str(directory)
     if directory.exists() and not directory.is_dir():
         raise InputError(where, "--out", "", None, message="is a file, not a directory; use another --out")
-    parent = directory.absolute().parent
-    if not parent.is_dir():
-        raise InputError(where, "--out", "", None, message=f"cannot be created: {parent} is not a directory")
-    probe_in = directory if directory.is_dir() else parent
+    ancestor = directory.absolute().parent
+    while not ancestor.exists():  # missing folders on the way are created when the result is written
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InputError(where, "--out", "", None, message=f"cannot be created: {ancestor} is not a directory")
+    probe_in = directory if directory.is_dir() else ancestor
     try:
         probe = probe_in / f".platoons-probe-{os.getpid()}"
         probe.write_bytes(b"")
@@ -60,6 +62,7 @@ def hold_lock(directory: Path) -> Iterator[Path]:
     directory = Path(directory)
     check_target(directory)
     lock = lock_path(directory)
+    lock.parent.mkdir(parents=True, exist_ok=True)
     me = _identity(os.getpid())
     for _ in range(2):
         try:

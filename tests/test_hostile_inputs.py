@@ -7,6 +7,7 @@ one-line message, no traceback and a bound on its time.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -263,6 +264,9 @@ CASES = [
     Case("experiment_latin1", "a non-UTF-8 experiment file is named", experiment_text(b"name: caf\xe9\n"), 2, ("UTF-8",)),
     Case("experiment_duplicate_key", "duplicate keys in an experiment are refused",
          experiment_text("base: tiny.yaml\nreplicates: 2\nreplicates: 3\ndesigns: [local-lots]\n"), 2, ("appears twice",)),
+    Case("experiment_fifo", "a named pipe given as an experiment is refused, not read forever",
+         lambda tmp: os.mkfifo(tmp / "pipe.yaml") or ["sweep", tmp / "pipe.yaml", "--out", tmp / "out"], 2,
+         ("regular file",)),
     Case("experiment_unknown_sampler", "an unknown sampler is named", experiment(sampler={"method": "halton"}), 2,
          ("sampler.method", "halton")),
     Case("experiment_several_errors", "every error of an experiment file is reported", experiment(replicates=0, seed=-1), 2,

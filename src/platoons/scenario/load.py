@@ -126,6 +126,8 @@ def read_yaml_mapping(path: Path | Any, source: str, what: str = "a scenario map
 
 def read_text(path: Path | Any, source: str, limit_bytes: int = MAX_FILE_BYTES) -> str:
     """A text file of at most `limit_bytes`, as UTF-8 (a byte-order mark is allowed and dropped)."""
+    if not path.is_file():  # a folder, a device or a pipe (which would block the read)
+        raise InputError(source, "file", "an existing regular file", str(path))
     try:
         with path.open("rb") as stream:
             raw = stream.read(limit_bytes + 1)

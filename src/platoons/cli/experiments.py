@@ -41,6 +41,9 @@ def sweep(
         raise InputError("--executor", "executor", " or ".join(EXECUTORS), chosen)
     if scheduler is not None and chosen != "dask":
         raise InputError("--scheduler", "executor", "dask when a scheduler is given", chosen)
+    from platoons.store.guard import check_target
+
+    check_target(out)  # before the experiment is resolved, which can take a while
     planned = load_sweep(experiment)
     try:
         done = run_sweep(planned, out, make_executor(chosen, workers, scheduler), resume=resume, force=force,

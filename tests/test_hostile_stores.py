@@ -183,7 +183,8 @@ def kill_at_every_rename(tmp, monkeypatch):
     """A sweep cut at its k-th rename, for every k, is finished by --resume and replaced by --force."""
     from platoons.experiment import Sequential, load_sweep, run_sweep
 
-    experiment = tiny_experiment(tmp)
+    small = {"sampler": {"method": "lhs", "futures": 2}, "replicates": 1}  # 4 runs, 2 batches
+    experiment = tiny_experiment(tmp, **small)
     whole = tmp / "whole"
     real_replace = os.replace
     count = {"n": 0}
@@ -193,7 +194,7 @@ def kill_at_every_rename(tmp, monkeypatch):
         return real_replace(source, target)
 
     monkeypatch.setattr(os, "replace", counting)
-    run_sweep(load_sweep(experiment), whole, Sequential(), batch_size=4)
+    run_sweep(load_sweep(experiment), whole, Sequential(), batch_size=2)
     renames = count["n"]
     expected = store_rows(whole)
     for k in range(1, renames + 1):
@@ -208,14 +209,14 @@ def kill_at_every_rename(tmp, monkeypatch):
 
         monkeypatch.setattr(os, "replace", cut)
         with pytest.raises(Killed):
-            run_sweep(load_sweep(experiment), out, Sequential(), batch_size=4)
+            run_sweep(load_sweep(experiment), out, Sequential(), batch_size=2)
         monkeypatch.setattr(os, "replace", real_replace)
         if not out.exists():  # cut before the store existed: a plain sweep starts it
-            assert_one_line(sweep(tmp, out), 0, ())
+            assert_one_line(sweep(tmp, out, **small), 0, ())
         elif k % 2:
-            assert_one_line(sweep(tmp, out, "--resume"), 0, ())
+            assert_one_line(sweep(tmp, out, "--resume", **small), 0, ())
         else:
-            assert_one_line(sweep(tmp, out, "--force"), 0, ())
+            assert_one_line(sweep(tmp, out, "--force", **small), 0, ())
         assert store_rows(out) == expected, f"cut at rename {k} of {renames}"
 
 
@@ -364,7 +365,7 @@ def sigterm_sweep(tmp):
     assert "--resume" in done.stderr
     stored = sum(pq.read_metadata(p).num_rows for p in parts.glob("part-*.parquet"))
     assert stored % 1000, f"{stored} runs stored: the batch in hand was dropped"
-    assert_one_line(cli("sweep", experiment, "--out", out, "--resume", "--executor", "sequential", "--no-report"), 0, ())
+    assert_one_line(cli("summarize", out), 2, (f"holds {stored} of 2000 runs", "--resume"))
 
 
 def sigint_compare_keeps_old(tmp):

@@ -23,6 +23,7 @@ import yaml
 from platoons.cli import main
 
 BOUND_S = 60  # no hostile input may keep a command busy this long
+MEMORY_BOUND = 2 * 2**30  # the test process's peak resident memory, across every in-process case
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ def cli(*argv, bound_s: float = BOUND_S) -> Result:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    assert peak < MEMORY_BOUND, f"platoons {' '.join(map(str, argv))}: this process reached {peak / 2**30:.1f} GiB"
     return Result(code, out.getvalue(), err.getvalue())
 
 
@@ -152,8 +155,3 @@ def memory_limit_bytes() -> int:
     from platoons.scenario.limits import MEMORY_LIMIT_GIB
 
     return int(MEMORY_LIMIT_GIB * 2**30)
-
-
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime

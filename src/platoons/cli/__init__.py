@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
 def _fail(error: Exception) -> None:
     """One line for an error a user can meet; anything else is a bug and keeps its traceback."""
     if isinstance(error, InputError):
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {' '.join(str(error).splitlines())}", file=sys.stderr)
         raise SystemExit(2) from None
     if isinstance(error, typer.Exit):
         raise SystemExit(error.exit_code) from None

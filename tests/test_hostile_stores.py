@@ -287,6 +287,21 @@ def accepted_files_run(tmp):
         assert peak < memory_limit_bytes()
 
 
+def memory_estimate_holds(tmp):
+    """The estimate that `validate` refuses on is above what a run really takes."""
+    from platoons import load_scenario
+    from platoons.scenario.limits import estimated_bytes
+    from platoons.scenario.load import parse_assignments
+
+    for changes in (["design.lots.lots_per_area=4"],  # the bidders' forecasts dominate
+                    ["design.lots.lots_per_area=2", "design.contract.length_months=360"]):  # their cash plans
+        sets = [a for change in ["run.months=24", *changes] for a in ("--set", change)]
+        result, peak = process("run", "local-lots", *sets, "--json")
+        assert_one_line(result, 0, ("metrics",))
+        estimate = estimated_bytes(load_scenario("local-lots", parse_assignments(["run.months=24", *changes])))
+        assert peak < estimate, f"{changes}: peak {peak / 2**20:.0f} MB above the estimate {estimate / 2**20:.0f} MB"
+
+
 @contextmanager
 def mounted_tmpfs(where: Path, options: str):
     where.mkdir()
@@ -416,6 +431,7 @@ CASES = [
     Case("debug_shows_traceback", "--debug shows the traceback; without it, one line", debug_shows_traceback),
     Case("refusals_stay_small", "alias bombs and huge sizes are refused in little memory", refusals_stay_small),
     Case("accepted_files_run", "files validate accepts run within the memory limit", accepted_files_run, marks=SLOW),
+    Case("memory_estimate_holds", "the memory estimate is above a run's measured peak", memory_estimate_holds, marks=SLOW),
     Case("read_only_disk", "a read-only --out is refused before any run", read_only_disk),
     Case("full_disk", "a full disk is one line, exit 1, and leaves no half result", full_disk),
     Case("full_disk_keeps_old", "a replacement that does not fit leaves the old result intact", full_disk_keeps_old),

@@ -3,8 +3,9 @@
 The largest arrays of a run are the bidders' cash-flow forecasts when lots are let: one value
 per bidding team, lot, need group and month of a referral's expected path, and then one per
 team, lot and month of the contract. Everything else (caseloads, ledger, series) is smaller.
-The constants below were fitted to peak resident memory measured on the presets (see
-tests/test_hostile_limits.py), with a margin, so the estimate errs high.
+The constants below come from the peak resident memory of single runs of the presets, with
+more lots, providers and contract months (measured with getrusage), and err high by about
+1.5-3x; tests/test_hostile_stores.py checks the estimate against measured peaks.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hostile import Case, assert_one_line, cli, tiny_experiment, write_yaml
+from hostile import Case, assert_one_line, cli, tiny_experiment
 
 BIG = 1024 * 1024 + 1
 

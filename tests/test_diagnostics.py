@@ -28,11 +28,11 @@ def test_an_open_tender_lets_every_lot_and_says_nothing_is_wrong():
 
 
 def test_a_turnover_threshold_nobody_meets_is_the_binding_reason():
-    rows, result = first_tender(small({**OPEN, "design.eligibility.min_turnover_gbp": 1e12}))
+    rows, result = first_tender(small({**OPEN, "design.eligibility.min_turnover_gbp": 1e11}))
     assert {r["reason"] for r in rows} == {"turnover_threshold"}
-    assert all(r["eligible"] == 0 and r["needed_gbp"] == 1e12 and 0 < r["best_gbp"] < 1e12 for r in rows)
+    assert all(r["eligible"] == 0 and r["needed_gbp"] == 1e11 and 0 < r["best_gbp"] < 1e11 for r in rows)
     words = dict(run_warnings(result.tables, result.metrics))
-    assert "turnover threshold" in words["never_let:A1"] and "GBP 1,000,000.0m" in words["never_let:A1"]
+    assert "turnover threshold" in words["never_let:A1"] and "GBP 100,000.0m" in words["never_let:A1"]
     assert "unserved" in words
 
 

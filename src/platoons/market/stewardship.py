@@ -82,9 +82,13 @@ def _direct_award(market: Market, lots: np.ndarray) -> None:
         areas = market.lots.area_share[lot] > 0
         able = eligible & presence[:, areas].all(axis=1) & (absorbable >= value[lot])
         able[list(taken)] = False
-        # It takes the lot only if it expects not to lose money on it at list price.
+        # It takes the lot only if it expects not to lose money on it at list price and its reserves
+        # can carry the working capital payment by results needs.
+        reserves = np.maximum(market.ledger.balances[p.account] / 100.0, 0.0)
+        appetite = design.bidding.risk_appetite
         willing = [q for q in np.flatnonzero(able)[np.argsort(-quality[able], kind="stable")]
-                   if exits.net_per_month(market, int(q), market.lots.referrals[lot], 1.0, 1) >= 0]
+                   if exits.net_per_month(market, int(q), market.lots.referrals[lot], 1.0, 1) >= 0
+                   and exits.deepest_cash_position(market, int(q), market.lots.referrals[lot], 1.0) <= appetite * reserves[q]]
         if not willing:
             continue
         best = int(willing[0])

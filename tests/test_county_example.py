@@ -65,6 +65,9 @@ def test_the_county_example_warns_of_the_unlettable_set_aside_and_the_unaffordab
     report = (tmp_path / "results" / "report.html").read_text()
     assert "What went wrong" in report
     assert html.escape(SET_ASIDE) in report and html.escape(LIMIT) in report and html.escape(BELOW_COST) in report
+    # The county's own numbers are its own: never the employment presets' citations.
+    assert "user input (county-prime.yaml)" in report and "user input (areas.csv)" in report
+    assert "FullFact" not in report and "JSA" not in report
 
     explained = " ".join(platoons("explain", "results", "--lot", "Northdale", cwd=tmp_path).split())
     assert "no small provider can absorb" in explained and "set aside" in explained

@@ -120,6 +120,8 @@ def validate(file: str = typer.Argument(..., help="A scenario YAML file or prese
 def describe(
     param: Optional[str] = typer.Argument(None, help="A dotted parameter path, e.g. design.bidding.optimism."),
     markdown: bool = typer.Option(False, "--markdown", help="Print every parameter as the Markdown of docs/parameters.md."),
+    scenario: Optional[str] = typer.Option(None, "--scenario", help="Show this scenario's sources: values it sets read 'user input (FILE)'."),
+    set_: list[str] = SetOption,
 ) -> None:
     """Units, descriptions and sources of scenario parameters."""
     from platoons.scenario.describe import parameters, parameters_markdown
@@ -132,6 +134,11 @@ def describe(
         rows = [r for r in rows if r["path"] == param or r["path"].startswith(param + ".")]
         if not rows:
             raise InputError("describe", "PARAM", "a scenario parameter path (see `platoons describe`)", param)
+    if scenario is not None or set_:
+        from platoons.scenario.provenance import source_of
+
+        provenance = load_scenario(scenario or "default", parse_assignments(set_)).provenance
+        rows = [{**r, "source": source_of(r["path"], provenance, r["source"])} for r in rows]
     table = Table()
     for column in ("path", "unit", "default", "description", "source"):
         table.add_column(column, overflow="fold")

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from platoons.report.parts import Data, Section, Table
 from platoons.report.store import Store
 
-LABELS = {"name", "description", "design.name"}  # names a design, changes nothing in a run
+LABELS = {"name", "description", "design.name", "provenance"}  # names a design or says where values came from; changes nothing in a run
 MAX_LISTED = 8  # a parameter of more list items than this shows their range, not each value
 
 
@@ -21,7 +21,8 @@ def parameters_section(store: Store) -> Section:
     if not store.scenarios:
         return Section("parameters", "Parameters", "The result store holds no scenarios, so the parameters are unknown.")
     flat = {design: dict(flatten_scenario(data)) for design, data in store.scenarios.items()}
-    blocks = [_baseline_table(store.baseline, flat[store.baseline])]
+    provenance = store.scenarios[store.baseline].get("provenance") or {}
+    blocks = [_baseline_table(store.baseline, flat[store.baseline], provenance)]
     if len(flat) > 1:
         blocks.append(_differences_table(store, flat))
     return Section("parameters", "Parameters", intro, blocks)
@@ -94,7 +95,9 @@ def _metadata() -> dict[str, dict[str, str]]:
     return {row["path"]: row for row in parameters()}
 
 
-def _baseline_table(baseline: str, flat: dict[str, tuple[str, tuple[str, ...], Any]]) -> Table:
+def _baseline_table(baseline: str, flat: dict[str, tuple[str, tuple[str, ...], Any]], provenance: dict[str, str]) -> Table:
+    from platoons.scenario.provenance import source_of
+
     meta = _metadata()
     by_template: dict[str, list[tuple[tuple[str, ...], Any]]] = {}
     for template, keys, value in flat.values():
@@ -104,7 +107,10 @@ def _baseline_table(baseline: str, flat: dict[str, tuple[str, tuple[str, ...], A
     unknown = [t for t in by_template if t not in meta and not any(m.startswith(t + "[]") for m in meta)]
     rows = []
     for template in list(meta) + unknown:
-        info = meta.get(template, {"unit": "", "description": "", "source": ""})
+        if template == "provenance":
+            continue  # shown as each value's source
+        info = dict(meta.get(template, {"unit": "", "description": "", "source": ""}))
+        info["source"] = source_of(template, provenance, info["source"])
         rows.append((template, _values(template, by_template.get(template, [])), info))
     body = "".join(
         f"<tr><td class=path>{html.escape(path)}</td><td class=num>{html.escape(value)}</td>"

@@ -39,8 +39,29 @@ def load_scenario(spec: str | Path, changes: Mapping[str, Any] | None = None) ->
     source, data = _resolve(str(spec), seen=())
     # The user's CSV files are named relative to the scenario file that names them.
     data = expand_files(data, Path(str(spec)).parent if source == str(spec) else Path.cwd())
+    data["provenance"] = {**data.get("provenance", {}), **_user_provenance(str(spec), source, data, changes or {})}
     scenario = _validate(data, source)
     return apply_changes(scenario, changes, source="--set") if changes else scenario
+
+
+def _user_provenance(spec: str, source: str, data: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, str]:
+    """What the user set: everything its own file says (not its base preset's), its CSV files, and --set."""
+    from platoons.scenario.provenance import from_changes, user_input
+
+    found: dict[str, str] = {}
+    if source == spec:
+        own = read_yaml_mapping(Path(spec), spec)
+        own.pop("base", None), own.pop("calibration", None)
+        found.update(user_input({k: v for k, v in own.items() if k != "changes"}, Path(spec).name))
+        found.update(from_changes(own.get("changes") or {}, Path(spec).name))
+        world, sector = data.get("world") or {}, data.get("sector") or {}
+        if world.get("areas_file"):
+            found.update(user_input({"world": {"regions": world["regions"]}}, str(world["areas_file"])))
+        if sector.get("providers_file"):
+            found.update(user_input({"sector": {"providers": sector["providers"]}}, str(sector["providers_file"])))
+    found.update(from_changes(changes))
+    found.pop("provenance", None)
+    return found
 
 
 def apply_changes(baseline: Scenario, changes: Mapping[str, Any] | None, source: str = "changes") -> Scenario:

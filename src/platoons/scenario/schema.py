@@ -639,6 +639,10 @@ class Scenario(Model):
     sector: Sector = param(..., "-", "The provider sector.")
     design: Design = param(..., "-", "The commissioning design.")
     run: Run = param(Run, "-", "Run settings.")
+    provenance: dict[str, str] = param(
+        dict, "sources", "Where values the user set came from (parameter path: 'user input (FILE)'); filled in when a "
+        "scenario file is loaded, and shown as those values' source instead of the preset's citation.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:

@@ -71,6 +71,10 @@ def test_the_county_example_warns_of_the_unlettable_set_aside_and_the_unaffordab
 
     explained = " ".join(platoons("explain", "results", "--lot", "Northdale", cwd=tmp_path).split())
     assert "no small provider can absorb" in explained and "set aside" in explained
+    summary = " ".join(platoons("explain", "results", cwd=tmp_path).split())
+    assert SET_ASIDE in summary and BELOW_COST in summary
+    named = " ".join(platoons("explain", "results", "--provider", "Meridian Services", cwd=tmp_path).split())
+    assert "Meridian Services (p0)" in named
 
 
 def test_one_run_carries_its_warnings_and_diagnostics_in_json(tmp_path):

@@ -41,7 +41,7 @@ def explain(
         return
     if provider is not None:
         for d in designs:
-            _print_provider(console, d, runs.get(d, []), provider)
+            _print_provider(console, d, runs.get(d, []), _provider_id(store.scenarios.get(d, {}), provider), provider)
         return
     warnings = stored_warnings(result_dir, models)
     for d in designs:
@@ -63,6 +63,12 @@ def _print_lot(console, design: str, rows: list[dict], model: str, stages, in_wo
     console.print(table)
 
 
+def _provider_id(scenario: dict, provider: str) -> str:
+    """The run tables' id (p0, p1, ...) of a provider named in the scenario's own providers file."""
+    names = [q.get("name") for q in (scenario.get("sector") or {}).get("providers") or []]
+    return f"p{names.index(provider)}" if provider in names else provider
+
+
 def _runs_of_same(rows: list[dict], stages) -> list[tuple[dict, int]]:
     """Consecutive tenders with the same terms, counts and outcome, as (first row, last month)."""
     def same(row):
@@ -77,15 +83,16 @@ def _runs_of_same(rows: list[dict], stages) -> list[tuple[dict, int]]:
     return runs
 
 
-def _print_provider(console, design: str, runs: list[tuple[dict, dict]], provider: str) -> None:
+def _print_provider(console, design: str, runs: list[tuple[dict, dict]], provider: str, name: str) -> None:
     exits = runs[0][0].get("exits", {}) if runs else {}
     columns = list(exits)
     rows = [dict(zip(columns, v)) for v in zip(*(exits[c] for c in columns))] if columns else []
     mine = [r for r in rows if r["provider"] == provider]
+    label = provider if name == provider else f"{name} ({provider})"
     if not mine:
-        console.print(f"[bold]{design}[/bold]: {provider} did not hand back, withdraw, fail or close in the first run.")
+        console.print(f"[bold]{design}[/bold]: {label} did not hand back, withdraw, fail or close in the first run.")
         return
     for r in mine:
-        console.print(f"[bold]{design}[/bold]: {provider} ({r['kind']}, {r['size_band']}, {r['role']}) "
+        console.print(f"[bold]{design}[/bold]: {label} ({r['kind']}, {r['size_band']}, {r['role']}) "
                       f"{r['exit'].replace('_', ' ')} in month {r['month']}: {r['cause']}; {r['people']} people moved.",
                       highlight=False)

@@ -123,3 +123,11 @@ def test_set_asides_must_name_known_lots_and_areas():
         small({**OPEN, "design.lots.set_aside_lots": ["Nowhere"]})
     with pytest.raises(InputError, match="set_aside_areas must name known areas"):
         small({**OPEN, "design.lots.set_aside_areas": ["Nowhere"]})
+
+
+def test_an_insolvency_says_how_far_short_the_provider_fell_and_what_it_was_delivering():
+    result = simulate(small({**OPEN, "design.stewardship.policy": ["last_resort"]}), 1)
+    exits = result.tables["exits"]
+    causes = [c for c, kind in zip(exits["cause"], exits["exit"]) if kind == "insolvency"]
+    assert causes and all(c.startswith("its reserves ran out, GBP ") and " short" in c for c in causes)
+    assert any("while delivering contract(s)" in c and "(lots " in c for c in causes)

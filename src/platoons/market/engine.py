@@ -402,7 +402,18 @@ def handle_failures(market: Market) -> None:
                 _share_loss(market, int(provider))
             deficit = -int(ledger.balances[p.account[provider]])
             ledger.post(Account.CREDITORS, p.account[provider], deficit, Kind.WRITE_OFF)
-            _fail(market, int(provider))
+            _fail(market, int(provider), cause=_insolvency_cause(market, int(provider), deficit))
+
+
+def _insolvency_cause(market: Market, provider: int, deficit_pence: int) -> str:
+    """Why a provider failed, in words: how far short it fell and what it was delivering."""
+    pl = market.placements
+    mine = (pl.provider == provider) & pl.live(market)
+    contracts = sorted({int(c) for c in pl.contract[mine]})
+    lots = sorted({market.lots.names[int(l)] for l in pl.lot[mine]})
+    delivering = (f" while delivering contract(s) {', '.join(map(str, contracts))} (lots {', '.join(lots)})"
+                  if contracts else " with no contract to deliver")
+    return f"its reserves ran out, GBP {deficit_pence / 100:,.0f} short{delivering}"
 
 
 def _share_loss(market: Market, provider: int) -> None:

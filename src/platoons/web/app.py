@@ -103,7 +103,9 @@ def _errors(app: FastAPI) -> None:
         where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "form"))
         received = first.get("input")
         message = f"{where or 'request'}: {first.get('msg', 'invalid').removeprefix('Input should be ')}"
-        if first.get("type") == "missing":
+        if first.get("type") == "json_invalid":
+            message = f"request body: must be JSON ({first.get('ctx', {}).get('error', 'not JSON')})"
+        elif first.get("type") == "missing":
             message = f"{where}: is required (got nothing)"
         elif not isinstance(received, (dict, list)) and received is not None:
             message += f" (got {received!r})"

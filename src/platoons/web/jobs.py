@@ -37,7 +37,7 @@ def check_job(store: WebStore, settings: Settings, kind: str, designs: list[str]
         raise ClientError("designs: must name at least one preset or saved design (got none)", "designs")
     runs = len(designs) * replicates
     if runs > settings.max_runs:
-        raise ClientError(f"replicates: this job would start {runs} runs ({len(designs)} designs x {replicates} replicates); "
+        raise ClientError(f"replicates: this job would start {runs} runs ({len(designs)} design{'s' if len(designs) != 1 else ''} x {replicates} replicates); "
                           f"this server allows at most {settings.max_runs} runs per job", "replicates")
     spec = {"designs": list(designs), "replicates": replicates, "seed": seed, "changes": dict(changes)}
     spec["labels"] = list(scenarios_of(store, spec))

@@ -6,8 +6,9 @@ import hmac
 import json
 from typing import Any
 
-from fastapi import APIRouter, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile  # what a parsed form holds
 
 from platoons.scenario.load import preset_description, preset_names
 from platoons.web import service
@@ -111,7 +112,8 @@ def _editor(request: Request, begin: service.Start, origin: dict[str, str], save
                 owner = next((s.key for s in sections if s.key.startswith(target + ".") or s.key == target), None)
             if owner is not None:
                 section_errors[owner] = message
-            general = message
+            else:
+                general = message
     base_name = saved.name if saved else begin.name
     return render(request, "editor.html", {
         "sections": sections, "values": values or {}, "errors": errors, "section_errors": section_errors,

@@ -268,7 +268,7 @@ def signin_page(request: Request, next: str = "/"):
 def signin(request: Request, token: str = Form(""), next: str = Form("/")):
     expected = request.app.state.settings.token
     if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
-        return render(request, "signin.html", {"next": next, "error": "token: not the server's token"}, 401)
+        return render(request, "signin.html", {"next": next, "error": "token: must be this server's access token"}, 401)
     target = next if next.startswith("/") and not next.startswith("//") else "/"
     response = see(target)
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict")

@@ -52,7 +52,7 @@ def new_design(request: Request, preset: str = "default"):
     return _editor(request, begin, {"_preset": preset}, None)
 
 
-@router.get("/designs/{design_id}", response_class=HTMLResponse)
+@router.get("/designs/{design_id}", response_class=HTMLResponse, name="design_page")
 def saved_design(request: Request, design_id: str):
     saved = request.app.state.store.design(design_id)
     if saved is None:
@@ -119,7 +119,7 @@ def _editor(request: Request, begin: service.Start, origin: dict[str, str], save
         "sections": sections, "values": values or {}, "errors": errors, "section_errors": section_errors,
         "general": general, "checked": checked, "origin": origin, "saved": saved, "name": (values or {}).get("_name", base_name),
         "open_sections": OPEN_SECTIONS, "changes": changes or {}, "start": begin,
-        "share": str(request.url_for("saved_design", design_id=saved.id)) if saved else None,
+        "share": str(request.url_for("design_page", design_id=saved.id)) if saved else None,
         "file_name": f"{slug(saved.name)}.yaml" if saved else None,
     }, status)
 
@@ -197,7 +197,7 @@ def restart(request: Request, job_id: str):
     return see(f"/jobs/{job_id}")
 
 
-@router.get("/results/{job_id}", response_class=HTMLResponse)
+@router.get("/results/{job_id}", response_class=HTMLResponse, name="result_page")
 def results(request: Request, job_id: str):
     return _results(request, job_id, "headline")
 
@@ -219,7 +219,7 @@ def _results(request: Request, job_id: str, key: str) -> Response:
     figures = {k: json.loads(view.figure_json(k)) for k, b in blocks if hasattr(b, "figure")}
     return render(request, "results.html", {
         "job": job, "view": view, "section": section, "blocks": blocks, "figures": json.dumps(figures).replace("<", "\\u003c"),
-        "reproduce": reproduce_job(request, job), "share": str(request.url_for("results", job_id=job_id)),
+        "reproduce": reproduce_job(request, job), "share": str(request.url_for("result_page", job_id=job_id)),
     })
 
 

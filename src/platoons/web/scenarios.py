@@ -165,11 +165,11 @@ def form_changes(baseline: Scenario, submitted: dict[str, str]) -> dict[str, Any
         text = submitted[field.path]
         if text.strip() == field.value.strip():
             continue
-        changes[field.path] = _parse(text, field.kind)
+        changes[field.path] = parse_field(text, field.kind)
     return changes
 
 
-def _parse(text: str, kind: str) -> Any:
+def parse_field(text: str, kind: str) -> Any:
     if kind in ("text", "choice"):
         return text
     if not text.strip():

@@ -38,11 +38,14 @@ class Server:
             env["PLATOONS_TOKEN"] = self.token
         command = [sys.executable, "-m", "platoons", "serve", "--port", str(self.port), "--data", str(self.data),
                    "--workers", "1", *self.options]
-        self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # A file, not a pipe: reading a pipe to its end would wait for every process that inherited it.
+        self.log = self.data.parent / f"server-{self.port}.log"
+        with open(self.log, "w") as log:
+            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"the server stopped: {self.process.stderr.read()}")
+                raise AssertionError(f"the server stopped: {self.log.read_text()}")
             try:
                 httpx.get(f"{self.url}/api/presets", timeout=2)
                 return self
@@ -51,16 +54,17 @@ class Server:
         raise AssertionError("the server did not answer within 60 s")
 
     def stop(self, how: int = signal.SIGTERM) -> str:
-        """Stop the server; its stderr."""
-        if self.process is None or self.process.poll() is not None:
+        """Stop the server; what it printed."""
+        if self.process is None:
             return ""
-        self.process.send_signal(how)
-        try:
-            _, err = self.process.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            _, err = self.process.communicate()
-        return err
+        if self.process.poll() is None:
+            self.process.send_signal(how)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=60)
+        return self.log.read_text()
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}

@@ -2,18 +2,22 @@
 
 A request handler only checks a job and queues it. A fixed number of job threads (the server's
 `--jobs`) take jobs from the queue in order; each hands its runs to an executor (worker processes,
-or a Dask scheduler) and counts the outcomes as they come back, so the runs never happen in the
-server's own process. Cancelling takes effect at the next outcome. On start, a job that was running
+or a Dask scheduler) and counts the outcomes as they come back, then has a worker process write the
+result store and its report; neither runs nor reports happen in the server's own process. Cancelling takes effect at the next outcome. On start, a job that was running
 when the server stopped is marked interrupted; it can be restarted under the same id.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import threading
 import time
 from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from platoons.errors import InputError
@@ -100,6 +104,7 @@ class JobManager:
         self._ready = threading.Condition()
         self._stopping = False
         self._threads: list[threading.Thread] = []
+        self._writer: ProcessPoolExecutor | None = None  # writes results and reports off the server's process
 
     # lifecycle -------------------------------------------------------------------------------
 
@@ -111,6 +116,9 @@ class JobManager:
             self.store.update_job(job)
         for job in self.store.jobs_in(("queued",)):
             self._queue.append(job.id)
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        self._writer = ProcessPoolExecutor(self.settings.jobs, mp_context=multiprocessing.get_context(method),
+                                           initializer=_follow_server, initargs=(os.getpid(),))
         for n in range(self.settings.jobs):
             thread = threading.Thread(target=self._work, name=f"job-{n}", daemon=True)
             thread.start()
@@ -125,6 +133,8 @@ class JobManager:
         deadline = time.monotonic() + wait_s
         for thread in self._threads:
             thread.join(max(deadline - time.monotonic(), 0))
+        if self._writer is not None:
+            self._writer.shutdown(wait=False, cancel_futures=True)
 
     # requests --------------------------------------------------------------------------------
 
@@ -244,13 +254,38 @@ class JobManager:
         self.store.update_job(job)
 
     def _write(self, job: Job, outcomes: list, designs: dict[str, Scenario]) -> None:
-        from platoons.report import write_report
-        from platoons.store import write_results
-
         folder = self.store.partial_dir(job.id)
-        write_results(folder, outcomes, summarize(outcomes), designs)
-        write_report(folder)
+        self._writer.submit(write_results_and_report, folder, outcomes, designs).result()
         self.store.publish(job.id)
+
+
+def _follow_server(pid: int, every_s: float = 1.0) -> None:
+    """In a writer process: exit once the server is gone, as a killed server cannot stop its pool."""
+    import psutil
+
+    born = psutil.Process(pid).create_time()
+
+    def watch() -> None:
+        while True:
+            time.sleep(every_s)
+            try:
+                server = psutil.Process(pid)
+                if server.create_time() == born and server.status() != psutil.STATUS_ZOMBIE:
+                    continue
+            except psutil.NoSuchProcess:
+                pass
+            os._exit(1)
+
+    threading.Thread(target=watch, name="follow-server", daemon=True).start()
+
+
+def write_results_and_report(folder: Path, outcomes: list, designs: dict[str, Scenario]) -> None:
+    """In a worker process: a job's result store and its report, the heaviest part of a small job."""
+    from platoons.report import write_report
+    from platoons.store import write_results
+
+    write_results(folder, outcomes, summarize(outcomes), designs)
+    write_report(folder)
 
 
 def is_final(status: str) -> bool:

@@ -201,3 +201,13 @@ def test_the_api_is_described_at_docs(api):
             "/api/tender"} <= set(schema["paths"])
     page = api.get("/docs")
     assert page.status_code == 200 and "POST /api/comparisons" in page.text and "cdn" not in page.text.lower()
+
+
+def test_a_failure_inside_the_server_shows_no_traceback(api, server):
+    job = api.post("/api/runs", json={"design": "local-lots", "changes": TINY}).json()
+    assert wait_for(api, job["id"])["status"] == "finished"
+    (server.data / "results" / job["id"] / "runs.parquet").unlink()  # the store damaged behind the server's back
+    for answer in (api.get(f"/api/jobs/{job['id']}/results"), api.get(f"/results/{job['id']}")):
+        assert answer.status_code == 500
+        assert "the server could not do this; its log has the details" in answer.text
+        assert "Traceback" not in answer.text and "runs.parquet" not in answer.text

@@ -19,12 +19,12 @@ def test_results_survive_a_restart_and_the_running_job_is_interrupted(tmp_path, 
             short_id = short.json()["id"]
             assert wait_for(api, short_id)["status"] == "finished"
             before = api.get(f"/api/jobs/{short_id}/results").json()["summary"]
-            long = api.post("/api/comparisons", json={"designs": ["local-lots"], "replicates": 12, "changes": TINY})
+            long = api.post("/api/comparisons", json={"designs": ["local-lots"], "replicates": 8, "changes": TINY})
             long_id = long.json()["id"]
             waiting = api.post("/api/comparisons", json={"designs": ["regional-prime"], "replicates": 1, "changes": TINY})
             waiting_id = waiting.json()["id"]
             running = wait_for(api, long_id, ("running",), done_at_least=1)
-            assert running["done"] < 12
+            assert running["done"] < 8
         server.stop(how)
 
         server = Server(tmp_path / "data", "--jobs", "1").start()

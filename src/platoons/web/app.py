@@ -23,6 +23,7 @@ from platoons.web.store import WebStore
 
 log = logging.getLogger("platoons.web")
 COOKIE = "platoons_token"
+UNEXPECTED = "the server could not do this; its log has the details"
 OPEN_PATHS = ("/signin", "/static/")  # the sign-in page and its styles show nothing stored
 
 
@@ -74,7 +75,11 @@ def _guard(app: FastAPI, settings: Settings) -> None:
             page = app.state.templates.TemplateResponse(request, "signin.html", {"next": request.url.path, "error": None},
                                                         status_code=401)
             return page
-        return await call_next(request)
+        try:
+            return await call_next(request)
+        except Exception:  # whatever went wrong, the client gets one line and the log gets the traceback
+            log.exception("error serving %s", request.url.path)
+            return _problem(request, 500, UNEXPECTED)
 
 
 def _signed_in(request: Request, token: str) -> bool:
@@ -115,10 +120,6 @@ def _errors(app: FastAPI) -> None:
     async def http(request: Request, error: StarletteHTTPException):
         return _problem(request, error.status_code, str(error.detail))
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, error: Exception):
-        log.exception("error serving %s", request.url.path)
-        return _problem(request, 500, "the server could not do this; its log has the details")
 
 
 def _problem(request: Request, status: int, message: str, field: str = "") -> Response:

@@ -16,6 +16,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,9 +117,7 @@ class JobManager:
             self.store.update_job(job)
         for job in self.store.jobs_in(("queued",)):
             self._queue.append(job.id)
-        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        self._writer = ProcessPoolExecutor(self.settings.jobs, mp_context=multiprocessing.get_context(method),
-                                           initializer=_follow_server, initargs=(os.getpid(),))
+        self._writer = self._new_writer()
         for n in range(self.settings.jobs):
             thread = threading.Thread(target=self._work, name=f"job-{n}", daemon=True)
             thread.start()
@@ -255,8 +254,20 @@ class JobManager:
 
     def _write(self, job: Job, outcomes: list, designs: dict[str, Scenario]) -> None:
         folder = self.store.partial_dir(job.id)
-        self._writer.submit(write_results_and_report, folder, outcomes, designs).result()
+        writer = self._writer
+        try:
+            writer.submit(write_results_and_report, folder, outcomes, designs).result()
+        except BrokenProcessPool:  # a writer died (killed, out of memory): start afresh once for this job
+            with self._ready:
+                if self._writer is writer:  # not yet replaced by another job thread
+                    self._writer = self._new_writer()
+            self._writer.submit(write_results_and_report, self.store.partial_dir(job.id), outcomes, designs).result()
         self.store.publish(job.id)
+
+    def _new_writer(self) -> ProcessPoolExecutor:
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        return ProcessPoolExecutor(self.settings.jobs, mp_context=multiprocessing.get_context(method),
+                                   initializer=_follow_server, initargs=(os.getpid(),))
 
 
 def _follow_server(pid: int, every_s: float = 1.0) -> None:

@@ -211,3 +211,15 @@ def test_a_failure_inside_the_server_shows_no_traceback(api, server):
         assert answer.status_code == 500
         assert "the server could not do this; its log has the details" in answer.text
         assert "Traceback" not in answer.text and "runs.parquet" not in answer.text
+
+
+def test_tender_rules_from_the_form_beat_the_rules_file_and_are_checked_as_the_cli_checks_them(api):
+    files = {key: (f"{key}.csv", (TENDER / f"{key}.csv").read_bytes()) for key in ("lots", "bids", "bidders")}
+    capped = api.post("/api/tender", files=files, data={"default_max_lots": "1", "quality_weight": "0"}).json()
+    assert capped["quality_weight"] == 0
+    winners = [a["bidder"] for a in capped["awards"] if a["bidder"] != "acorn"]  # the bidders file caps acorn at 2
+    assert winners and len(winners) == len(set(winners))  # the others at one lot each
+    free = [a["bidder"] for a in api.post("/api/tender", files=files, data={"quality_weight": "0"}).json()["awards"]]
+    assert free.count("beacon") > 1  # without the cap, one bidder wins several
+    message = one_line_error(api.post("/api/tender", files=files, data={"quality_weight": "2"}))
+    assert message == "form: quality_weight must be a number from 0 to 1 (got '2')"

@@ -180,13 +180,15 @@ def chart_csv(job_id: str, key: str, request: Request) -> Response:
 @router.post("/tender", summary="Award a tender from its files, as `platoons tender` does")
 async def tender(request: Request, lots: UploadFile = File(...), bids: UploadFile = File(...),
                  bidders: UploadFile | None = File(None), rules: UploadFile | None = File(None),
-                 quality_weight: str | None = Form(None), time_limit_s: str | None = Form(None)) -> dict[str, Any]:
+                 quality_weight: str | None = Form(None), default_max_lots: str | None = Form(None),
+                 time_limit_s: str | None = Form(None)) -> dict[str, Any]:
     from platoons.web.tender import award_tender
 
     uploads = {key: (f.filename, await read_upload(request, f))
                for key, f in (("lots", lots), ("bids", bids), ("bidders", bidders), ("rules", rules))
                if f is not None and f.filename}
-    return award_tender(uploads, {"quality_weight": quality_weight, "time_limit_s": time_limit_s},
+    rules = {"quality_weight": quality_weight, "default_max_lots": default_max_lots, "time_limit_s": time_limit_s}
+    return award_tender(uploads, rules,
                         str(request.url_for("tender_page")))
 
 

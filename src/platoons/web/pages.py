@@ -244,7 +244,7 @@ async def tender(request: Request):
 
     form = await request.form()
     uploads = {}
-    settings = {k: str(form.get(k) or "") for k in ("quality_weight", "time_limit_s")}
+    settings = {k: str(form.get(k) or "") for k in ("quality_weight", "default_max_lots", "time_limit_s")}
     try:
         for key in ("lots", "bids", "bidders", "rules"):
             file = form.get(key)

@@ -15,10 +15,12 @@ def award_tender(uploads: dict[str, tuple[str | None, bytes]], settings: dict[st
     """Award the uploaded tender: its table, the unawarded lots with reasons, the award CSV and the OCDS release.
 
     `uploads` maps lots, bids and optionally bidders and rules to (client file name, content);
-    `settings` holds the rules given in the form (quality_weight, time_limit_s), which beat the rules file.
+    `settings` holds the rules given in the form (quality_weight, default_max_lots, time_limit_s), which beat
+    the rules file.
     """
     from platoons.tender import award
-    from platoons.tender.files import award_csv, award_rows, check_quality_weight, check_time_limit, read_tender
+    from platoons.tender.files import (award_csv, award_rows, check_lot_cap, check_quality_weight, check_time_limit,
+                                       read_tender)
     from platoons.tender.ocds import release_package
 
     for needed in ("lots", "bids"):
@@ -31,6 +33,7 @@ def award_tender(uploads: dict[str, tuple[str | None, bytes]], settings: dict[st
         overrides = {
             "quality_weight": _given(settings.get("quality_weight"), check_quality_weight, "quality_weight"),
             "time_limit_s": _given(settings.get("time_limit_s"), check_time_limit, "time_limit_s"),
+            "default_max_lots": _given(settings.get("default_max_lots"), check_lot_cap, "default_max_lots"),
         }
         tender = read_tender(paths["lots"], paths["bids"], paths.get("bidders"), paths.get("rules"), overrides)
         result = award(tender.lots, tender.bids, tender.rules)

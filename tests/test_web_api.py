@@ -188,11 +188,17 @@ def test_the_tender_tool_awards_uploaded_files_as_the_cli_does(api, tmp_path):
     assert json.loads(body["ocds"])["releases"][0]["tender"]["lots"]
 
 
-def test_a_bad_tender_file_gets_the_cli_message(api):
+def test_a_bad_tender_file_gets_the_cli_message(api, tmp_path):
+    from platoons.tender.files import read_lots
+
     bad = b"lot_id,reserve_price\nnorth,-5\n"
     message = one_line_error(api.post("/api/tender", files={"lots": ("lots.csv", bad),
                                                             "bids": ("bids.csv", (TENDER / "bids.csv").read_bytes())}))
-    assert message == "lots.csv, line 2: reserve_price must be a number >= 0 (got '-5')"
+    (tmp_path / "lots.csv").write_bytes(bad)
+    with pytest.raises(InputError) as cli:
+        read_lots(tmp_path / "lots.csv")
+    assert message == str(cli.value).replace(f"{tmp_path}/", "")
+    assert message.startswith("lots.csv, line 2: reserve_price must be a number >= 0")
 
 
 def test_the_api_is_described_at_docs(api):

@@ -168,7 +168,7 @@ def report(args, clients: list[Client], final: dict, wall: float, memory: Memory
         ("server memory (peak)", f"{max(m for _, m, _ in memory.samples):.0f} MB"),
         ("server and workers memory (peak in first third, last third)", f"{early:.0f} MB, {late:.0f} MB"),
     ]
-    print(f"| measure | value |\n|---|---|")
+    print("| measure | value |\n|---|---|")
     for name, value in rows:
         print(f"| {name} | {value} |")
     if lost:

@@ -17,7 +17,7 @@ from platoons.population import ENTRANT_KINDS, KINDS
 from platoons.simulate import PEOPLE_STATES, _start
 from small_world import small
 
-NOBODY_CAN_BID = 1e15  # a turnover threshold no provider meets
+NOBODY_CAN_BID = 1e11  # a turnover threshold no provider meets (the schema's largest)
 
 
 def people_balance(result) -> np.ndarray:

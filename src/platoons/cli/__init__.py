@@ -29,6 +29,8 @@ def _register_commands() -> None:
     app.command("tender")(tender.tender)
     app.command()(experiments.sweep), app.command()(experiments.summarize)
     app.command("report")(report.report)
+    from platoons.cli import web
+    app.command("serve")(web.serve)
     from platoons.cli import explain, new
 
     app.command("explain")(explain.explain)

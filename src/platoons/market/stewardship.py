@@ -117,11 +117,11 @@ def in_house_provider(market: Market) -> int:
     if len(existing):
         return int(existing[0])
     rules = market.scenario.design.stewardship
-    groups = len(market.world.group_names)
     one = {name: np.zeros(1, dtype=getattr(p, name).dtype) for name in p.__dataclass_fields__}
     one.update(
         kind=np.array([7], np.int8), reach=np.array([2], np.int8), management=np.ones(1), active=np.ones(1, bool),
-        effectiveness=np.full((1, groups), rules.last_resort_effectiveness), turnover_gbp=np.full(1, 1e12),
+        effectiveness=rules.last_resort_effectiveness * p.base_effectiveness[p.active & ~p.in_house].mean(axis=0, keepdims=True),
+        turnover_gbp=np.full(1, 1e12),
         other_income_gbp=np.full(1, 1e12), peak_turnover_gbp=np.full(1, 1e12), entry_turnover_gbp=np.full(1, 1e12),
         overhead_rate=np.full(1, rules.last_resort_cost_factor - 1.0), entered_month=np.array([market.month]),
         exit_month=np.array([-1]), bid_cost_factor=np.ones(1), in_house=np.ones(1, bool),

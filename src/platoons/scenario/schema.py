@@ -565,7 +565,8 @@ class Stewardship(Model):
         "assumption", ge=0.5, le=5,
     )
     last_resort_effectiveness: float = param(
-        0.1, "share/year", "Extra yearly chance of an outcome the provider of last resort adds, in every need group.", "assumption", ge=0, le=1
+        0.8, "share of sector mean", "Effectiveness of the provider of last resort in each need group, as a share of the active providers' mean.",
+        "assumption", ge=0, le=2
     )
 
 

@@ -35,3 +35,17 @@ def test_own_csv_files_are_named_as_the_source_of_areas_and_providers():
     assert shown["world.regions[].areas[].referrals_per_month"] == "user input (areas.csv)"
     assert shown["sector.providers[].turnover_gbp"] == "user input (providers.csv)"
     assert shown["world.need_groups[].no_support_outcome_rate"] == "user input (district-lots.yaml)"
+
+
+def test_the_web_editor_shows_user_input_as_the_source_and_no_provenance_field():
+    from pathlib import Path
+
+    from platoons.web.scenarios import form_sections
+
+    scenario = load_scenario(Path(__file__).parent.parent / "examples" / "county" / "district-lots.yaml")
+    fields = {f.path: f for section in form_sections(scenario) for f in section.fields}
+    assert fields["world.need_groups.0.no_support_outcome_rate"].source == "user input (district-lots.yaml)"
+    assert fields["world.regions.0.areas.0.referrals_per_month"].source == "user input (areas.csv)"
+    assert not [path for path in fields if path.startswith("provenance")]
+    preset = {f.path: f for section in form_sections(load_scenario("default")) for f in section.fields}
+    assert "DWP non-intervention" in preset["world.need_groups.0.no_support_outcome_rate"].source

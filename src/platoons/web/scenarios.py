@@ -133,6 +133,7 @@ class FormField:
     description: str
     source: str
     limits: str
+    shape: str = ""  # the schema path (`[]` for list items), which provenance is keyed by
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,12 @@ LIMIT_WORDS = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<", "min_length": "at l
 
 def form_sections(scenario: Scenario) -> list[FormSection]:
     """Every parameter of `scenario`, grouped by section, with its metadata from the schema."""
-    fields = list(_walk(scenario, ""))
+    from dataclasses import replace
+
+    from platoons.scenario.provenance import source_of
+
+    # A value the user set shows "user input (FILE)" as its source, not the preset's citation.
+    fields = [replace(f, source=source_of(f.shape, scenario.provenance, f.source)) for f in _walk(scenario, "")]
     titles = _section_titles()
     sections: dict[str, list[FormField]] = {}
     for field in fields:
@@ -180,32 +186,34 @@ def parse_field(text: str, kind: str) -> Any:
         return text  # the schema will say what it expected
 
 
-def _walk(model: BaseModel, prefix: str) -> Iterator[FormField]:
+def _walk(model: BaseModel, prefix: str, template: str = "") -> Iterator[FormField]:
     for name, info in type(model).model_fields.items():
+        if not prefix and name == "provenance":
+            continue  # shown as each value's source, not as a field
         value = getattr(model, name)
-        path = f"{prefix}{name}"
+        path, shape = f"{prefix}{name}", f"{template}{name}"  # shape: the schema path, `[]` for list items
         if isinstance(value, BaseModel):
-            yield from _walk(value, path + ".")
+            yield from _walk(value, path + ".", shape + ".")
         elif isinstance(value, tuple) and value and all(isinstance(v, BaseModel) for v in value):
             for i, item in enumerate(value):
-                yield from _walk(item, f"{path}.{i}.")
+                yield from _walk(item, f"{path}.{i}.", shape + "[].")
         elif isinstance(value, dict) and value and all(isinstance(v, BaseModel) for v in value.values()):
             for key, item in value.items():
-                yield from _walk(item, f"{path}.{key}.")
+                yield from _walk(item, f"{path}.{key}.", shape + "[].")
         elif isinstance(value, dict) and value and all(_is_scalar(v) for v in value.values()):
             for key, item in value.items():
-                yield _leaf(model, f"{path}.{key}", info, item, _scalar_annotation(info.annotation, in_mapping=True))
+                yield _leaf(model, f"{path}.{key}", info, item, _scalar_annotation(info.annotation, in_mapping=True), shape)
         else:
-            yield _leaf(model, path, info, value, info.annotation)
+            yield _leaf(model, path, info, value, info.annotation, shape)
 
 
-def _leaf(model: BaseModel, path: str, info, value: Any, annotation: Any) -> FormField:
+def _leaf(model: BaseModel, path: str, info, value: Any, annotation: Any, shape: str = "") -> FormField:
     kind, choices = _kind(annotation, value)
     extra = info.json_schema_extra or {}
     return FormField(
         path=path, section=_section(path), label=_label(model, path), value=_text(value, kind), kind=kind,
         choices=choices, unit=str(extra.get("unit", "")), description=info.description or "",
-        source=str(extra.get("source", "")), limits=_limits(info.metadata),
+        source=str(extra.get("source", "")), limits=_limits(info.metadata), shape=shape,
     )
 
 

@@ -49,3 +49,14 @@ def test_the_web_editor_shows_user_input_as_the_source_and_no_provenance_field()
     assert not [path for path in fields if path.startswith("provenance")]
     preset = {f.path: f for section in form_sections(load_scenario("default")) for f in section.fields}
     assert "DWP non-intervention" in preset["world.need_groups.0.no_support_outcome_rate"].source
+
+
+def test_provider_values_the_file_leaves_out_are_not_called_user_input(tmp_path):
+    (tmp_path / "areas.csv").write_text("area,region,referrals_per_month\nNorth,R,50\n")
+    (tmp_path / "providers.csv").write_text("name,kind,turnover_gbp,home_area,reserves_gbp\nA,national_firm,50000000,North,1000000\n")
+    (tmp_path / "s.yaml").write_text("base: default\nworld: {areas_file: areas.csv}\nsector: {providers_file: providers.csv}\n"
+                                     "design: {lots: {structure: national}}\n")
+    shown = sources(load_scenario(tmp_path / "s.yaml"))
+    assert shown["sector.providers[].reserves_gbp"] == "user input (providers.csv)"
+    assert shown["sector.providers[].management_capacity"].startswith("the default of its kind in sector.bands")
+    assert shown["world.regions[].areas[].referrals_per_month"] == "user input (areas.csv)"

@@ -180,6 +180,16 @@ def read_providers(path: Path, groups: list[str], area_region: dict[str, str], b
     return providers
 
 
+def provided_fields(path: Path, source: str) -> set[str]:
+    """The sector.providers fields a providers file gives itself (the rest come from the bands)."""
+    header, _ = read_rows(path, source, ("name", "kind", "turnover_gbp", "home_area"))
+    given = {"name", "kind", "turnover_gbp", "home_area", "reach"}
+    given |= {c for c in ("reserves_gbp", "management_capacity", "overhead_rate") if c in header}
+    if any(c.startswith("effectiveness_") for c in header):
+        given.add("effectiveness")
+    return given
+
+
 def _reach(source: str, line: int, served: str, home: str, area_region: dict[str, str]) -> str:
     """Where a provider delivers, as the engine's reach: its home area, its region, or everywhere.
 

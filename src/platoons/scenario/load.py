@@ -58,7 +58,13 @@ def _user_provenance(spec: str, source: str, data: dict[str, Any], changes: Mapp
         if world.get("areas_file"):
             found.update(user_input({"world": {"regions": world["regions"]}}, str(world["areas_file"])))
         if sector.get("providers_file"):
-            found.update(user_input({"sector": {"providers": sector["providers"]}}, str(sector["providers_file"])))
+            from platoons.population.files import provided_fields
+
+            name = str(sector["providers_file"])
+            given = provided_fields(Path(spec).parent / name, name)
+            for path, said in user_input({"sector": {"providers": sector["providers"]}}, name).items():
+                field = path.removeprefix("sector.providers[].")
+                found[path] = said if field in given else f"the default of its kind in sector.bands ({name} has no such column)"
     found.update(from_changes(changes))
     found.pop("provenance", None)
     return found

@@ -197,9 +197,9 @@ class World(Model):
     referral_mix_by_year: tuple[dict[str, float], ...] = param(
         (), "share", "Need-group shares of referrals in each run year (each sums to 1); the last holds. Empty: referral_share."
     )
-    areas_file: str | None = param(
-        None, "path", "CSV of the user's areas (area, region, referrals per month by need group, optionally by year), "
-        "relative to the scenario file; read when the scenario is loaded into world.regions.",
+    areas_file: str = param(
+        "", "path", "CSV of the user's areas (area, region, referrals per month by need group, optionally by year), "
+        "relative to the scenario file; read when the scenario is loaded into world.regions. Empty: none.",
     )
 
     @model_validator(mode="after")
@@ -332,9 +332,9 @@ class Sector(Model):
         (), "providers", "The user's own providers (from sector.providers_file); when given they are the starting sector "
         "and the bands serve only as defaults by kind and for entrants.",
     )
-    providers_file: str | None = param(
-        None, "path", "CSV of the user's providers (name, kind, turnover_gbp, reserves_gbp, home_area, areas_served, "
-        "optionally effectiveness_<group> and management_capacity), relative to the scenario file.",
+    providers_file: str = param(
+        "", "path", "CSV of the user's providers (name, kind, turnover_gbp, reserves_gbp, home_area, areas_served, "
+        "optionally effectiveness_<group> and management_capacity), relative to the scenario file. Empty: none.",
     )
 
 

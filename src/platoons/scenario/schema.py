@@ -166,7 +166,7 @@ class NeedGroup(Model):
     )
     max_months: int = param(24, "months", "Longest time a person stays on the programme.", "taen.org.uk: up to 2 years", ge=1, le=120)
     sustain_weeks: int = param(
-        26, "weeks", "Weeks in work before an outcome is paid.", "sector: L&W (26 weeks JSA, 13 weeks others)", ge=0, le=104
+        26, "weeks", "Weeks the outcome must last (in work, housed, not reoffending) before it is paid.", "sector: L&W (26 weeks JSA, 13 weeks others)", ge=0, le=104
     )
     relapse_rate: float = param(
         0.06, "share/month", "Chance a person who has reached the outcome (in work, housed, desisting) loses it in a month "
@@ -379,7 +379,7 @@ class GroupPrices(Model):
     fee_gbp_per_month: float = param(0.0, "GBP/person-month", "Fee for each person on the caseload each month.", ge=0)
     attachment_fee_gbp: float = param(0.0, "GBP/referral", "Paid when a person starts.", WPC_2013, ge=0)
     outcome_fee_gbp: float = param(0.0, "GBP/outcome", "Paid when an outcome has been sustained.", WPC_2013, ge=0)
-    sustainment_gbp: float = param(0.0, "GBP/4 weeks", "Paid every 4 weeks a person stays in work after the outcome.", WPC_2013, ge=0)
+    sustainment_gbp: float = param(0.0, "GBP/4 weeks", "Paid every 4 weeks the outcome lasts after it is first paid.", WPC_2013, ge=0)
     sustainment_payments: int = param(0, "payments", "Most sustainment payments per person.", WPC_2013, ge=0, le=120)
 
 

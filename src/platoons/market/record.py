@@ -31,6 +31,7 @@ class Record:
     spent_by_group: np.ndarray | None = None  # [group] providers' delivery costs, GBP
     cohort_outcomes: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)  # (cohort, month) -> [group]
     reviews: dict[tuple[int, int], dict] = field(default_factory=dict)  # (contract, year) -> minimum, met, action
+    profit_reported: dict[int, float] = field(default_factory=dict)  # contract -> profit in its latest row
 
 
 def of(market) -> Record:
@@ -116,12 +117,15 @@ def close_year(market) -> None:
     total_out = np.bincount(pl.contract, weights=pl.outcomes_total.sum(axis=1), minlength=len(market.contracts)) if len(pl) else np.zeros(len(market.contracts))
     for c, contract in enumerate(market.contracts):
         ended_before = not contract.active and contract.end_month < year * 12
-        if contract.start_month > market.month or (ended_before and not by_contract_ref[c] and not by_contract_out[c]):
-            continue  # a contract that ended earlier appears while its run-off outcomes are paid
+        profit = record.holder_profit_gbp.get(c, 0.0)
+        moved = by_contract_ref[c] or by_contract_out[c] or profit != record.profit_reported.get(c)
+        if contract.start_month > market.month or (ended_before and not moved):
+            continue  # a contract that ended earlier appears while its run-off is paid
+        record.profit_reported[c] = profit
         record.contract_years.append({
             "contract": c, "year": year, "referrals": int(by_contract_ref[c]), "outcomes": int(by_contract_out[c]),
             "referrals_to_date": int(total_ref[c]), "outcomes_to_date": int(total_out[c]),
-            "profit_to_date_gbp": record.holder_profit_gbp.get(c, 0.0),
+            "profit_to_date_gbp": profit,
         })
     _subcontractor_year(market, year, referred)
     _participation(market, year)

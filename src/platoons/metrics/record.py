@@ -55,6 +55,7 @@ def contract_years(market, record: Record) -> dict[str, list]:
         ended_this_year = not contract.active and contract.end_month // 12 == year
         rows.append({
             "contract": c, "year": year, "contract_year": year - contract.start_month // 12,
+            "holder": f"p{lead}" if lead >= 0 else f"centre{contract.account}",
             "holder_kind": KINDS[p.kind[lead]] if lead >= 0 else model,
             "holder_size_band": SIZE_BANDS[contract.holder_size_band] if contract.holder_size_band >= 0 else "mixed",
             "price_ratio": float(contract.price_ratio),
@@ -71,7 +72,7 @@ def contract_years(market, record: Record) -> dict[str, list]:
     return _columns(rows, CONTRACT_YEAR_COLUMNS)
 
 
-CONTRACT_YEAR_COLUMNS = ("contract", "year", "contract_year", "holder_kind", "holder_size_band", "price_ratio", "bid_outcome_rate",
+CONTRACT_YEAR_COLUMNS = ("contract", "year", "contract_year", "holder", "holder_kind", "holder_size_band", "price_ratio", "bid_outcome_rate",
                          "referrals", "outcomes", "outcome_rate", "outcome_rate_to_date", "minimum_rate", "review", "action",
                          "ended_by", "profit_to_date_gbp")
 

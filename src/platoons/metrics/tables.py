@@ -52,7 +52,7 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
 
 # What the published evaluations measured (platoons.metrics.record).
 COLUMNS.update({
-    "contract_years": (("contract", "int"), ("year", "int"), ("contract_year", "int"), ("holder_kind", "text"),
+    "contract_years": (("contract", "int"), ("year", "int"), ("contract_year", "int"), ("holder", "text"), ("holder_kind", "text"),
                        ("holder_size_band", "text"), ("price_ratio", "float"), ("bid_outcome_rate", "float"),
                        ("referrals", "int"), ("outcomes", "int"), ("outcome_rate", "float"), ("outcome_rate_to_date", "float"),
                        ("minimum_rate", "float"), ("review", "text"), ("action", "text"), ("ended_by", "text"),

@@ -28,6 +28,9 @@ def _register_commands() -> None:
     app.command("tender")(tender.tender)
     app.command()(experiments.sweep), app.command()(experiments.summarize)
     app.command("report")(report.report)
+    from platoons.cli import validation
+
+    app.command("check-record")(validation.check_record)
 
 
 def main(argv: list[str] | None = None) -> None:

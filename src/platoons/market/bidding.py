@@ -103,7 +103,7 @@ def let_contracts(market: Market, lot_ids: np.ndarray, relaxed: bool = False) ->
             fee = fee if market.scenario.design.delivery.model == "outcomes_finance" else None
             wins.append(Win(teams[t], bid_lots[i], bid_ratio[i], offers["risk_fee"][t] * bid_ratio[i], fee,
                             bid_outcome_rate=offers["believed_rate"][t], bid_spend_gbp=offers["cost"][t]))
-    record.bids(market, [sum(offers["reserve"][l] for l in lots) for lots in bid_lots],
+    record.bids(market, [sum(offers["reserve"][l] for l in lots) for lots in bid_lots], [bid.bidder_id for bid in bids],
                 [_band_of(market, teams[t]) for t in bid_team], [bid.bid_id in won for bid in bids])
     return wins
 

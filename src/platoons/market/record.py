@@ -40,11 +40,11 @@ def of(market) -> Record:
     return market.record
 
 
-def bids(market, bid_value_gbp: list[float], bidder_band: list[str], won: list[bool]) -> None:
+def bids(market, bid_value_gbp: list[float], bidder: list[str], bidder_band: list[str], won: list[bool]) -> None:
     """One row per bid of a tender: the value it bid for at the reserve price, who bid, whether it won."""
     rows = of(market).bids
-    for value, band, w in zip(bid_value_gbp, bidder_band, won):
-        rows.append({"month": market.month, "lot_value_gbp": float(value), "bidder_size_band": band, "won": bool(w)})
+    for value, who, band, w in zip(bid_value_gbp, bidder, bidder_band, won):
+        rows.append({"month": market.month, "lot_value_gbp": float(value), "bidder": who, "bidder_size_band": band, "won": bool(w)})
 
 
 def signed(market, fresh) -> None:

@@ -29,7 +29,7 @@ def record_tables(market) -> dict[str, dict[str, list]]:
         "exits_by_quarter": exits_by_quarter(market),
         "participation": participation(record),
         "capacity_grants": capacity_grants(market),
-        "tender_rounds": tender_rounds(market),
+        "tender_rounds": tender_rounds(market, record),
         "tender_outcomes": tender_outcomes(record),
     }
 
@@ -220,15 +220,18 @@ def capacity_grants(market) -> dict[str, list]:
     return _columns(rows, ("size_band", "recipients", "won_contract", "won_chain_place", "share_won"))
 
 
-def tender_rounds(market) -> dict[str, list]:
-    """After each month in which contracts were signed: contracts signed and distinct holders of standing contracts."""
+def tender_rounds(market, record: Record) -> dict[str, list]:
+    """After each month in which contracts were signed: bidders, contracts signed and distinct holders of standing contracts."""
+    bidders: dict[int, set] = {}
+    for row in record.bids:
+        bidders.setdefault(row["month"], set()).add(row["bidder"])
     rows = []
     for month in sorted({c.start_month for c in market.contracts}):
         standing = [c for c in market.contracts if c.start_month <= month < c.end_month or (c.start_month <= month and c.active)]
         holders = {c.holder if c.holder >= 0 else f"centre{c.account}" for c in standing}
-        rows.append({"month": month, "contracts_signed": sum(c.start_month == month for c in market.contracts),
+        rows.append({"month": month, "bidders": len(bidders.get(month, ())), "contracts_signed": sum(c.start_month == month for c in market.contracts),
                      "contracts_standing": len(standing), "distinct_holders": len(holders)})
-    return _columns(rows, ("month", "contracts_signed", "contracts_standing", "distinct_holders"))
+    return _columns(rows, ("month", "bidders", "contracts_signed", "contracts_standing", "distinct_holders"))
 
 
 def tender_outcomes(record: Record) -> dict[str, list]:

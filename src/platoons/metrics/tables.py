@@ -70,7 +70,7 @@ COLUMNS.update({
                       ("income_gbp", "float"), ("income_share", "float")),
     "capacity_grants": (("size_band", "text"), ("recipients", "int"), ("won_contract", "int"), ("won_chain_place", "int"),
                         ("share_won", "float")),
-    "tender_rounds": (("month", "int"), ("contracts_signed", "int"), ("contracts_standing", "int"), ("distinct_holders", "int")),
+    "tender_rounds": (("month", "int"), ("bidders", "int"), ("contracts_signed", "int"), ("contracts_standing", "int"), ("distinct_holders", "int")),
     "tender_outcomes": (("lot_value_band", "text"), ("bidder_size_band", "text"), ("bids", "int"), ("wins", "int"), ("win_rate", "float")),
 })
 

@@ -193,8 +193,6 @@ FACTS: tuple[Fact, ...] = (
          "Model: the commissioner's spend per year over the run, times 10."),
     Fact("tr_fee_share", TR, "Fee-for-service share of payments (mostly fees)", "[JC 2014]", (0.5, 1.0), 0.0, "encoded", "share", _fee_share,
          "The split of the payment table is an assumption."),
-    Fact("tr_tier3_risk", TR, "Payment-by-results share of the smallest specialists' income (tier 3: none)", "[JC 2014]", 0.0, 0.01,
-         "encoded", "share", _metric("pbr_risk_tier2"), "The preset's tier 2 is the published tier 3."),
     Fact("tr_volume_2015", TR, "Referrals in 2015-16 against the volume let on (up to 34% below)", "[NAO HC 676, 2017]", (0.66, 1.0), 0.0,
          "encoded", "share", _volume_against_expected(0)),
     Fact("tr_volume_2017", TR, "Referrals in 2017-18 against the volume let on (16-48% below)", "[NAO HC 676, 2017]", (0.52, 0.84), 0.0,
@@ -219,6 +217,9 @@ NOT_COMPARED = (
     ("Work Programme", "Prime management fees", "Not published: an assumption (15%)."),
     ("Transforming Rehabilitation", "Nearly 60% of short-sentence releases reoffend within 12 months; baseline binary reoffending about 47.5% [PAC 2016; press]",
      "Set through the need groups' no-support rates (encoded); the run does not record reoffending within 12 months as a figure."),
+    ("Transforming Rehabilitation", "Tier 1 owners carry payment-by-results risk, tier 2 some, tier 3 none [JC 2014]",
+     "Encoded as the preset's risk passed down (tier 1 subcontractors half, tier 2, the published tier 3, none); the "
+     "payment-by-results share of tier-2 income is below the metrics' income floor in these runs, so it is not a figure."),
     ("Transforming Rehabilitation", "35 probation trusts; about 45,000 short-sentence releases a year",
      "History before the contracts, and a subgroup the preset does not separate."),
     ("The voluntary sector", "NCVO size bands, government income, reserves and staff turnover [NCVO]",

@@ -293,7 +293,7 @@ def settle(market: Market, month: Month) -> None:
         holder_role = {"direct": Role.DIRECT, "prime": Role.PRIME, "consortium": Role.CENTRE}[model]
         for kind, amount in gross.items():
             market.ledger.post(Account.COMMISSIONER, account, to_pence(amount), kind, holder_role)
-        record.holder_money(market, pl.contract, sum(gross.values()), paid=True)
+        record.holder_money(market, pl.contract, sum(gross.values()))
         _pass_down(market, month, gross, account)
     own = market.providers.account[pl.provider]
     sinks = {Kind.STAFF: Account.FRONT_LINE, Kind.OVERHEAD: Account.OVERHEADS, Kind.COMPLIANCE: Account.COMPLIANCE}

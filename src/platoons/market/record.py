@@ -26,7 +26,6 @@ class Record:
     sub_years: list[dict] = field(default_factory=list)  # contract, provider, year, referrals got
     participation: list[dict] = field(default_factory=list)  # year, size band, providers, holding, income
     holder_profit_gbp: dict[int, float] = field(default_factory=dict)  # contract -> holder's profit so far
-    holder_paid_gbp: dict[int, float] = field(default_factory=dict)  # contract -> commissioner paid its holder
     payments: dict[int, np.ndarray] = field(default_factory=dict)  # programme year -> [posting kind, group] GBP
     spent_by_group: np.ndarray | None = None  # [group] providers' delivery costs, GBP
     cohort_outcomes: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)  # (cohort, month) -> [group]
@@ -56,14 +55,12 @@ def signed(market, fresh) -> None:
                      "role": Role(int(fresh.role[i])).name.lower(), "per_month": float(expected[i])})
 
 
-def holder_money(market, contracts: np.ndarray, amount_gbp: np.ndarray, paid: bool = False) -> None:
-    """Add to the profit (and, when `paid`, the commissioner's payments) of each placement's contract."""
+def holder_money(market, contracts: np.ndarray, amount_gbp: np.ndarray) -> None:
+    """Add money [placement] to the profit of each placement's contract."""
     totals = np.bincount(contracts, weights=amount_gbp, minlength=len(market.contracts)) if len(contracts) else []
     record = of(market)
     for c in np.flatnonzero(totals):
         record.holder_profit_gbp[int(c)] = record.holder_profit_gbp.get(int(c), 0.0) + float(totals[c])
-        if paid:
-            record.holder_paid_gbp[int(c)] = record.holder_paid_gbp.get(int(c), 0.0) + float(totals[c])
 
 
 def holder_costs(market, costs_gbp: np.ndarray) -> None:
@@ -107,14 +104,11 @@ def review(market, contract: int, minimum: float, met: bool, action: str) -> Non
 
 def close_year(market) -> None:
     """Before the year end resets them: each contract's and subcontractor's year, and who took part."""
-    record, pl, p = of(market), market.placements, market.providers
+    record, pl = of(market), market.placements
     year = market.month // 12
     referred = pl.referred_this_year.sum(axis=1)
-    got = pl.outcomes_this_year.sum(axis=1)
-    by_contract_ref = np.bincount(pl.contract, weights=referred, minlength=len(market.contracts)) if len(pl) else np.zeros(len(market.contracts))
-    by_contract_out = np.bincount(pl.contract, weights=got, minlength=len(market.contracts)) if len(pl) else np.zeros(len(market.contracts))
-    total_ref = np.bincount(pl.contract, weights=pl.referred_total.sum(axis=1), minlength=len(market.contracts)) if len(pl) else np.zeros(len(market.contracts))
-    total_out = np.bincount(pl.contract, weights=pl.outcomes_total.sum(axis=1), minlength=len(market.contracts)) if len(pl) else np.zeros(len(market.contracts))
+    by_contract_ref, by_contract_out = _by_contract(market, referred), _by_contract(market, pl.outcomes_this_year.sum(axis=1))
+    total_ref, total_out = _by_contract(market, pl.referred_total.sum(axis=1)), _by_contract(market, pl.outcomes_total.sum(axis=1))
     for c, contract in enumerate(market.contracts):
         ended_before = not contract.active and contract.end_month < year * 12
         profit = record.holder_profit_gbp.get(c, 0.0)
@@ -129,6 +123,11 @@ def close_year(market) -> None:
         })
     _subcontractor_year(market, year, referred)
     _participation(market, year)
+
+
+def _by_contract(market, values: np.ndarray) -> np.ndarray:
+    """Placement values [placement] summed by contract."""
+    return np.bincount(market.placements.contract, weights=values, minlength=len(market.contracts)).astype(float)
 
 
 def _subcontractor_year(market, year: int, referred: np.ndarray) -> None:

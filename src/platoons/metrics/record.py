@@ -38,10 +38,6 @@ def _columns(rows: list[dict], names: tuple[str, ...]) -> dict[str, list]:
     return {name: [row[name] for row in rows] for name in names}
 
 
-def _nan_if_none(value) -> float:
-    return float("nan") if value is None else float(value)
-
-
 def contract_years(market, record: Record) -> dict[str, list]:
     """Each contract in each year it stood: what it bid, what it delivered, how it was reviewed."""
     p = market.providers

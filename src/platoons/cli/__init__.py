@@ -29,8 +29,10 @@ def _register_commands() -> None:
     app.command("tender")(tender.tender)
     app.command()(experiments.sweep), app.command()(experiments.summarize)
     app.command("report")(report.report)
-    from platoons.cli import web
+    from platoons.cli import validation, web
+
     app.command("serve")(web.serve)
+    app.command("check-record")(validation.check_record)
     from platoons.cli import explain, new
 
     app.command("explain")(explain.explain)

@@ -81,6 +81,8 @@ def _direct_award(market: Market, lots: np.ndarray) -> None:
     for lot in lots:
         areas = market.lots.area_share[lot] > 0
         able = eligible & presence[:, areas].all(axis=1) & (absorbable >= value[lot])
+        if market.lots.set_aside[lot]:
+            able &= p.is_small(market.small_max)  # a set-aside lot stays with small providers
         able[list(taken)] = False
         # It takes the lot only if it expects not to lose money on it at list price and its reserves
         # can carry the working capital payment by results needs.

@@ -17,17 +17,31 @@ Better = Literal["higher", "lower", "neither"]
 
 @dataclass(frozen=True)
 class Metric:
-    name: str
-    unit: str
+    name: str  # the identifier, as in stores and --json
+    unit: str  # the unit's identifier: "share" values are fractions, shown as percentages
     better: Better
     description: str
+    label: str = ""  # what people read: "Cost per outcome"
+    unit_text: str = ""  # the unit as people read it: "%", "GBP", "people"
+    definition: str = ""  # one sentence that names the denominator
 
 
 REGISTRY: dict[str, Metric] = {}
 
 
 def _metric(name: str, unit: str, better: Better, description: str) -> None:
-    REGISTRY[name] = Metric(name, unit, better, description)
+    REGISTRY[name] = _worded(Metric(name, unit, better, description))
+
+
+def _worded(metric: Metric) -> Metric:
+    """The metric with its label, readable unit and definition (see platoons.metrics.words)."""
+    from dataclasses import replace
+
+    from platoons.metrics.words import UNIT_TEXT, words
+
+    label, definition = words(metric.name)
+    return replace(metric, label=label, unit_text=UNIT_TEXT.get(metric.unit, metric.unit),
+                   definition=definition or metric.description)
 
 
 _metric("outcomes", "people", "higher", "Sustained outcomes paid over the run.")
@@ -46,6 +60,8 @@ _metric("mean_effectiveness", "share/year", "higher", "Caseload-weighted effecti
 _metric("grew_from_small", "providers", "higher", "Providers that started small and are large at the end.")
 _metric("referrals_unserved", "people", "lower", "Referrals that arrived in a lot with no contract holder.")
 _metric("investor_return", "share", "neither", "Investors' outcome payments over the fees they paid, less one (outcomes finance).")
+_metric("referrals_unserved_share", "share", "lower", "Referrals unserved over all referrals.")
+_metric("lot_months_let_share", "share", "higher", "Lot-months with a contract holder over all lot-months.")
 _metric("bid_candy", "share", "lower", "Share of named tier-2 subcontractors that received no referrals in a year.")
 
 
@@ -90,6 +106,8 @@ def compute_metrics(run) -> dict[str, float]:
         "mean_effectiveness": float(np.nanmean(last_year)) if np.isfinite(last_year).any() else 0.0,
         "grew_from_small": float((providers["started_small"] & ~small & providers["active"]).sum()),
         "referrals_unserved": run.events.get("referrals_unserved", 0.0),
+        "referrals_unserved_share": _share(run.events.get("referrals_unserved", 0.0), run.events.get("referrals", 0.0)),
+        "lot_months_let_share": _share(float(ts["lots_let"].sum()), float(ts["lots"].sum())) if "lots" in ts else float("nan"),
         "bid_candy": run.events.get("tier2_idle_years", 0.0) / max(run.events.get("tier2_years", 0.0), 1.0),
         "investor_return": _investor_return(journal),
     }
@@ -99,6 +117,10 @@ def compute_metrics(run) -> dict[str, float]:
     metrics.update(_margins_by_role(journal))
     metrics.update(_margins_by_band(journal, providers))
     return metrics
+
+
+def _share(part: float, whole: float) -> float:
+    return part / whole if whole else float("nan")
 
 
 def _investor_return(journal) -> float:
@@ -112,7 +134,7 @@ def describe_metric(name: str) -> Metric:
         return REGISTRY[name]
     if name.startswith("outcome_rate_"):
         group = name.removeprefix("outcome_rate_")
-        return Metric(name, "share", "higher", f"Outcomes of the {group} group over its referrals (parking shows here).")
+        return _worded(Metric(name, "share", "higher", f"Outcomes of the {group} group over its referrals (parking shows here)."))
     raise KeyError(name)
 
 

@@ -36,10 +36,18 @@ nav a:hover { text-decoration: underline; }
 table { border-collapse: collapse; font-size: 0.85rem; width: 100%; }
 th, td { border-bottom: 1px solid var(--line); padding: 6px 8px; text-align: left; vertical-align: top; }
 thead th { background: var(--panel); position: sticky; top: 0; }
-table.headline td { text-align: right; white-space: nowrap; }
-table.headline th[scope=row] { white-space: nowrap; position: sticky; left: 0; background: #fff; z-index: 1; }
+table.headline { table-layout: fixed; font-size: 0.8rem; }
+table.headline thead th:first-child { width: 12rem; }
+table.headline th, table.headline td { padding: 5px 5px; }
+table.headline thead th { overflow-wrap: anywhere; }
+table.headline td { text-align: right; }
+table.headline th[scope=row] { background: #fff; }
+.flag { display: inline-block; margin-left: 4px; padding: 0 5px; border-radius: 3px; background: #6b4e00;
+        color: #fff; font-size: 0.7rem; font-weight: 600; vertical-align: middle; }
+p.flagged { color: #6b4e00; font-weight: 600; }
+td.not-compared { background: repeating-linear-gradient(135deg, #fff, #fff 6px, #f1efe8 6px, #f1efe8 12px); }
 .value { display: block; font-weight: 600; font-variant-numeric: tabular-nums; }
-.interval, .unit { display: block; color: var(--muted); font-size: 0.78rem; font-weight: normal; }
+.interval, .unit { display: block; overflow-wrap: normal; color: var(--muted); font-size: 0.78rem; font-weight: normal; }
 .mark { display: block; font-size: 0.75rem; }
 .base { display: inline-block; margin-left: 4px; padding: 0 5px; border-radius: 3px; background: var(--ink);
         color: #fff; font-size: 0.7rem; font-weight: 600; vertical-align: middle; }

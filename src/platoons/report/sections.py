@@ -11,6 +11,9 @@ from platoons.metrics import SIZE_BANDS, TIERS, Metric, describe_metric
 from platoons.report.format import money, number, percent, plain
 from platoons.report.parts import Chart, Data, Section, Table, design_colours, translucent
 from platoons.report.store import Store
+from platoons.report.verdicts import (MAX_UNSERVED_SHARE, MIN_LOT_MONTHS_LET, WORDS, coverage_flags, flag_sentence,
+                                      withhold)
+from platoons.report.verdicts import paired_verdicts as compare_runs
 
 HEADLINE = (
     "outcome_rate", "outcomes", "cost_per_outcome_gbp", "spend_gbp", "front_line_share", "small_share_of_spend",
@@ -99,10 +102,11 @@ def bands(store: Store, series: tuple[str, ...]) -> dict[tuple[str, str], tuple[
 def headline(store: Store) -> Section:
     stats = summary(store)
     metrics = [m for m in HEADLINE if any((d, m) in stats for d in store.designs)]
-    verdicts = paired_verdicts(store, metrics)
+    flags = design_flags(store, stats)
+    verdicts = withhold(paired_verdicts(store, metrics), flags)
     base = store.baseline
-    head = "".join(f"<th scope='col'>{html.escape(d)}{' <span class=base>baseline</span>' if d == base else ''}</th>"
-                   for d in store.designs)
+    head = "".join(f"<th scope='col'>{_breakable(d)}{' <span class=base>baseline</span>' if d == base else ''}"
+                   f"{' <span class=flag>barely ran</span>' if flags.get(d) else ''}</th>" for d in store.designs)
     body, rows = [], []
     for metric in metrics:
         meta = _describe(metric)
@@ -114,66 +118,54 @@ def headline(store: Store) -> Section:
                 f"<td class='{verdict.replace(' ', '-')}'><span class=value>{number(mean, meta.unit)}</span>"
                 f"<span class=interval>{number(low, meta.unit)} to {number(high, meta.unit)}</span>"
                 f"{_verdict_mark(verdict, diff)}</td>")
-            rows.append((metric, meta.unit, meta.better, design, design == base, mean, low, high, verdict))
+            rows.append((metric, meta.unit, meta.better, design, design == base, mean, low, high, verdict, meta.label,
+                         meta.unit_text, "; ".join(flags.get(design, []))))
         better = {"higher": "higher is better", "lower": "lower is better", "neither": "no better direction"}[meta.better]
-        body.append(f"<tr><th scope='row' title='{html.escape(meta.description)}'>{html.escape(metric)}"
-                    f"<span class=unit>{html.escape(meta.unit)}; {better}</span></th>{''.join(cells)}</tr>")
-    table = (f"<div class=scroll><table class=headline><thead><tr><th scope='col'>metric</th>{head}</tr></thead>"
-             f"<tbody>{''.join(body)}</tbody></table></div>")
+        body.append(f"<tr><th scope='row' title='{html.escape(meta.definition)}'>{html.escape(meta.label)}"
+                    f"<span class=unit>{html.escape(meta.unit_text)}; {better}</span></th>{''.join(cells)}</tr>")
+    table = (f"<table class=headline><thead><tr><th scope='col'>Metric</th>{head}</tr></thead>"
+             f"<tbody>{''.join(body)}</tbody></table>")
+    notes = "".join(f"<p class=flagged>{html.escape(flag_sentence(d, r))}</p>" for d, r in flags.items() if r)
     data = Data("headline.csv", ("metric", "unit", "better", "design", "baseline", "mean", "low_5pct", "high_95pct",
-                                 "against_baseline"), rows)
-    block = Table("headline", "Designs side by side", _headline_reading(store, verdicts, metrics), table, data)
+                                 "against_baseline", "label", "unit_text", "barely_ran"), rows)
+    block = Table("headline", "Designs side by side", _headline_reading(store, verdicts, metrics), notes + table, data)
     intro = (f"Each cell is the mean across runs with its 90% interval (5th to 95th percentile) beneath. "
              f"Every design ran on the same seeds as the baseline, {html.escape(base)} (common random numbers), "
              "so each is judged on the paired differences: <span class=better>better</span> or "
              "<span class=worse>worse</span> when the 90% interval of its difference from the baseline lies wholly on one "
              "side, <span class=lean-better>better on average</span> or <span class=lean-worse>worse on average</span> "
-             "when only the mean difference does.")
+             f"when only the mean difference does. A design that leaves more than {MAX_UNSERVED_SHARE:.0%} of referrals "
+             f"unserved, or lets fewer than {MIN_LOT_MONTHS_LET:.0%} of its lot-months, is marked "
+             "<span class=flag>barely ran</span> and not compared on failures, disruption or concentration (both "
+             "thresholds are assumptions). Definitions are in the glossary at the end.")
     return Section("headline", "Headline", intro, [block])
 
 
-def paired_verdicts(store: Store, metrics: list[str]) -> dict[tuple[str, str], tuple[str, float]]:
-    """(design, metric) -> (verdict, mean paired difference from the baseline).
+def design_flags(store: Store, stats=None) -> dict[str, list[str]]:
+    """design -> why it barely ran (empty when it ran fully), from its mean coverage metrics."""
+    stats = summary(store) if stats is None else stats
+    means = {d: {m: stats[d, m][0] for m in ("referrals_unserved_share", "lot_months_let_share") if (d, m) in stats}
+             for d in store.designs}
+    return coverage_flags(means)
 
-    The verdict is better, worse, lean better, lean worse or same; metrics with no better
-    direction get none.
-    """
+
+def paired_verdicts(store: Store, metrics: list[str]) -> dict[tuple[str, str], tuple[str, float]]:
+    """(design, metric) -> (verdict, mean paired difference from the baseline); see platoons.report.verdicts."""
     if not metrics:
         return {}
     names = ", ".join(_sql_text(m) for m in metrics)
-    same_run = "".join(f" AND b.{column} = m.{column}" for column in store.run_key)
-    rows = store.query(f"""
-        SELECT m.design, m.metric, m.value - b.value
-        FROM metrics m JOIN metrics b ON b.metric = m.metric{same_run} AND b.design = ?
-        WHERE m.design <> ? AND m.metric IN ({names})""", [store.baseline, store.baseline])
-    diffs: dict[tuple[str, str], list[float]] = {}
-    for design, metric, diff in rows:
-        if diff is not None and math.isfinite(diff):
-            diffs.setdefault((design, metric), []).append(diff)
-    verdicts = {}
-    for (design, metric), values in diffs.items():
-        better = _describe(metric).better
-        if better == "neither":
-            continue
-        low, high = np.percentile(values, [100 * INTERVAL[0], 100 * INTERVAL[1]])
-        mean = float(np.mean(values))
-        sign = 1 if better == "higher" else -1
-        if sign * low > 0 and sign * high > 0:
-            verdict = "better"
-        elif sign * low < 0 and sign * high < 0:
-            verdict = "worse"
-        elif mean == 0:
-            verdict = "same"
-        else:
-            verdict = "lean better" if sign * mean > 0 else "lean worse"
-        verdicts[design, metric] = (verdict, mean)
-    return verdicts
+    key = ", ".join(store.run_key) or "NULL"
+    rows = store.query(f"SELECT design, {key}, metric, value FROM metrics WHERE metric IN ({names})")
+    runs: dict[tuple[str, tuple], dict[str, float]] = {}
+    for design, *rest in rows:
+        *run, metric, value = rest
+        runs.setdefault((design, tuple(run)), {})[metric] = _finite(value)
+    return compare_runs(((d, k, v) for (d, k), v in runs.items()), store.baseline, metrics)
 
 
 def _verdict_mark(verdict: str, difference: float) -> str:
     """The verdict in words, after an arrow saying whether the design is higher or lower than the baseline."""
-    text = {"better": "better", "worse": "worse", "lean better": "better on average", "lean worse": "worse on average",
-            "same": "same"}.get(verdict)
+    text = WORDS.get(verdict)
     if not text:
         return ""
     arrow = "▲ " if difference > 0 else "▼ " if difference < 0 else ""
@@ -633,7 +625,7 @@ def _describe(metric: str) -> Metric:
     try:
         return describe_metric(metric)
     except KeyError:
-        return Metric(metric, "", "neither", "")
+        return Metric(metric, "", "neither", "", label=metric.replace("_", " ").capitalize())
 
 
 def _finite(value) -> float:
@@ -647,6 +639,11 @@ def _finite_or(value: float, default: float) -> float:
 def _none(value: float):
     """Plotly draws nothing for None; NaN would be sent as null anyway, but not by every encoder."""
     return value if value is not None and math.isfinite(value) else None
+
+
+def _breakable(name: str) -> str:
+    """A design's name, escaped, that may wrap after its hyphens in a narrow column."""
+    return "-<wbr>".join(html.escape(part) for part in name.split("-"))
 
 
 def _slug(text: str) -> str:

@@ -1,0 +1,85 @@
+"""Each metric in plain words: a label, a unit a person reads, and a definition that names its denominator.
+
+The registry (`platoons.metrics.REGISTRY`) reads these when a metric is declared; the CLI, the
+report, the exports and `platoons glossary` show them, while `--json` and the stores keep the
+identifiers. Metrics declared for each supply-chain tier, size band or need group are worded by
+`family_words`.
+"""
+
+from __future__ import annotations
+
+# What a unit identifier reads as, where a metric does not say otherwise.
+UNIT_TEXT = {
+    "share": "%", "GBP": "GBP", "GBP/outcome": "GBP per outcome", "people": "people", "providers": "providers",
+    "index 0-10,000": "index, 0 to 10,000", "share/year": "% per year",
+}
+
+# identifier -> (label, definition). Every definition says what is divided by what, or that it is a count.
+WORDS: dict[str, tuple[str, str]] = {
+    "outcomes": ("Outcomes", "Sustained outcomes paid for over the run: a count of people, not divided by anything."),
+    "outcome_rate": ("Outcome rate", "Sustained outcomes over the run divided by all referrals over the run, served "
+                                     "or not."),
+    "spend_gbp": ("Commissioner spend", "What the commissioner paid contract holders, plus capacity grants, less any "
+                                        "overspend paid back, over the run: a total, not divided by anything."),
+    "cost_per_outcome_gbp": ("Cost per outcome", "Commissioner spend divided by sustained outcomes over the run."),
+    "front_line_share": ("Front-line share", "Pay of front-line staff divided by commissioner spend, over the run."),
+    "failures": ("Provider failures", "Providers whose reserves ran out during the run: a count, not divided by "
+                                      "anything."),
+    "people_disrupted": ("People disrupted", "People whose provider failed while supporting them: a count of "
+                                             "people over the run, not divided by anything."),
+    "small_share_of_spend": ("Small providers' share of income", "Service income received by small providers "
+                                                                 "divided by all providers' service income, over the "
+                                                                 "run."),
+    "small_providers_delivering": ("Small providers delivering", "Small providers with people on their caseload: a "
+                                                                 "count, not divided by anything."),
+    "small_providers_active": ("Small providers active at the end", "Small providers still operating in the last "
+                                                                    "month: a count, not divided by anything."),
+    "hhi": ("Market concentration (HHI)", "The sum of squared shares of service income, times 10,000, averaged over "
+                                          "the months in which any provider had income; each share is a provider's "
+                                          "income divided by all providers' income that month."),
+    "entries": ("New providers", "Providers that entered the market during the run: a count, not divided by "
+                                 "anything."),
+    "mean_effectiveness": ("Provider effectiveness", "Effectiveness of delivering providers weighted by the people "
+                                                     "they serve (their caseload divided by all caseloads), averaged "
+                                                     "over the last year."),
+    "grew_from_small": ("Grew from small", "Providers that started small and are larger and still operating at the "
+                                           "end: a count, not divided by anything."),
+    "referrals_unserved": ("Referrals unserved", "Referrals that arrived where no contract holder could take them: "
+                                                 "a count of people over the run, not divided by anything."),
+    "referrals_unserved_share": ("Share of referrals unserved", "Referrals unserved divided by all referrals over "
+                                                               "the run."),
+    "lot_months_let_share": ("Share of lot-months let", "Months in which a lot had a contract holder, summed over "
+                                                        "lots, divided by the number of lots times the months of "
+                                                        "the run."),
+    "investor_return": ("Investors' return", "What social investors were paid on outcomes divided by what they put "
+                                             "in, less one (outcomes finance only)."),
+    "bid_candy": ("Bid candy", "Tier-2 subcontractor-years with no referral divided by all tier-2 "
+                               "subcontractor-years named in contracts."),
+}
+
+ROLE_WORDS = {"direct": "direct providers", "prime": "primes", "tier1": "tier-1 subcontractors",
+              "tier2": "tier-2 subcontractors", "member": "consortium members", "alliance": "alliance members",
+              "micro": "micro providers", "small": "small providers", "medium": "medium providers",
+              "large": "large providers", "major": "major providers"}
+
+
+def family_words(name: str) -> tuple[str, str] | None:
+    """Label and definition of a metric declared per tier, size band or need group, or None."""
+    if name.startswith("margin_"):
+        who = ROLE_WORDS.get(name.removeprefix("margin_"), name.removeprefix("margin_"))
+        return (f"Margin of {who}", f"Surplus of {who} (service income less their costs) divided by their service "
+                                    "income, over the run.")
+    if name.startswith("pbr_risk_"):
+        who = ROLE_WORDS.get(name.removeprefix("pbr_risk_"), name.removeprefix("pbr_risk_"))
+        return (f"Payment-by-results risk of {who}", f"Service income of {who} that depends on outcomes divided by "
+                                                     "their service income, over the run.")
+    if name.startswith("outcome_rate_"):
+        group = name.removeprefix("outcome_rate_")
+        return (f"Outcome rate: {group}", f"Sustained outcomes of the {group} group divided by all referrals of that "
+                                          "group over the run, served or not (parking shows here).")
+    return None
+
+
+def words(name: str) -> tuple[str, str]:
+    """(label, definition) of a metric; an unknown one reads as its identifier with spaces."""
+    return WORDS.get(name) or family_words(name) or (name.replace("_", " ").capitalize(), "")

@@ -105,7 +105,7 @@ def headline(store: Store) -> Section:
     flags = design_flags(store, stats)
     verdicts = withhold(paired_verdicts(store, metrics), flags)
     base = store.baseline
-    head = "".join(f"<th scope='col'>{_breakable(d)}{' <span class=base>baseline</span>' if d == base else ''}"
+    head = "".join(f"<th scope='col'>{html.escape(d)}{' <span class=base>baseline</span>' if d == base else ''}"
                    f"{' <span class=flag>barely ran</span>' if flags.get(d) else ''}</th>" for d in store.designs)
     body, rows = [], []
     for metric in metrics:
@@ -639,11 +639,6 @@ def _finite_or(value: float, default: float) -> float:
 def _none(value: float):
     """Plotly draws nothing for None; NaN would be sent as null anyway, but not by every encoder."""
     return value if value is not None and math.isfinite(value) else None
-
-
-def _breakable(name: str) -> str:
-    """A design's name, escaped, that may wrap after its hyphens in a narrow column."""
-    return "-<wbr>".join(html.escape(part) for part in name.split("-"))
 
 
 def _slug(text: str) -> str:

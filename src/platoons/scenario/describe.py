@@ -66,7 +66,7 @@ def matching(rows: list[dict[str, str]], prefix: str) -> list[dict[str, str]]:
     parts = wanted.split(".")
     for i in range(1, len(parts)):
         template = ".".join(parts[:i]) + "[]" + ("." + ".".join(parts[i + 1:]) if i + 1 < len(parts) else "")
-        found = [r for r in rows if _under(r["path"], template)]
+        found = [r for r in rows if r["path"] == template or r["path"].startswith(template + ".")]
         if found:
             return found
     return []

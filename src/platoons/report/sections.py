@@ -43,6 +43,7 @@ def build_sections(store: Store) -> list[Section]:
     from platoons.report.parameters import parameters_section
 
     sections.append(parameters_section(store))
+    sections.append(glossary(store))
     return sections
 
 
@@ -406,12 +407,12 @@ def small_providers(store: Store, colours: dict[str, str]) -> Section:
             months, mean, low, high = series.get((design, name), ([], [], [], []))
             rows.extend((design, name, m, a, lo, hi) for m, a, lo, hi in zip(months, mean, low, high))
             figure.add_trace(go.Scatter(
-                x=months, y=[_none(v) for v in mean], mode="lines", name=design, legendgroup=design, showlegend=i == 0,
-                line=dict(color=colours[design], width=2),
-                hovertemplate=f"month %{{x}}: %{{y:{fmt or ',.1f'}}}<extra>{html.escape(design)}</extra>",
+                x=_years(months), y=[_none(v) for v in mean], mode="lines", name=design, legendgroup=design,
+                showlegend=i == 0, line=dict(color=colours[design], width=2), customdata=months,
+                hovertemplate=f"month %{{customdata}}: %{{y:{fmt or ',.1f'}}}<extra>{html.escape(design)}</extra>",
             ), row=i // 2 + 1, col=i % 2 + 1)
     figure.update_yaxes(tickformat=".0%", row=1, col=2)
-    figure.update_xaxes(title_text="month", row=2)
+    _year_axes(figure, store, rows=2, cols=2)
     figure.update_layout(**_layout(height=560))
     data = Data("small-providers.csv", ("design", "series", "month", "mean", "low_5pct", "high_95pct"), rows)
     chart = Chart("small-providers", "Active small providers, their share of income, failures and entries", _small_reading(store), figure, data)
@@ -513,16 +514,17 @@ def market(store: Store, colours: dict[str, str]) -> Section:
         for i, (name, _, fmt) in enumerate(panels):
             months, mean, low, high = series.get((design, name), ([], [], [], []))
             rows.extend((design, name, m, a, lo, hi) for m, a, lo, hi in zip(months, mean, low, high))
-            band = dict(x=months, mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip", legendgroup=design)
+            band = dict(x=_years(months), mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip",
+                        legendgroup=design)
             figure.add_trace(go.Scatter(y=[_none(v) for v in low], **band), row=i + 1, col=1)
             figure.add_trace(go.Scatter(y=[_none(v) for v in high], fill="tonexty",
                                         fillcolor=translucent(colours[design], alpha), **band), row=i + 1, col=1)
             figure.add_trace(go.Scatter(
-                x=months, y=[_none(v) for v in mean], mode="lines", name=design, legendgroup=design, showlegend=i == 0,
-                line=dict(color=colours[design], width=2),
-                hovertemplate=f"month %{{x}}: %{{y:{fmt}}}<extra>{html.escape(design)}</extra>",
+                x=_years(months), y=[_none(v) for v in mean], mode="lines", name=design, legendgroup=design,
+                showlegend=i == 0, line=dict(color=colours[design], width=2), customdata=months,
+                hovertemplate=f"month %{{customdata}}: %{{y:{fmt}}}<extra>{html.escape(design)}</extra>",
             ), row=i + 1, col=1)
-    figure.update_xaxes(title_text="month", row=2, col=1)
+    _year_axes(figure, store, rows=2, cols=1)
     figure.update_layout(**_layout(height=600))
     data = Data("market.csv", ("design", "series", "month", "mean", "low_5pct", "high_95pct"), rows)
     chart = Chart("market", "Concentration and effectiveness over time", _market_reading(store, series), figure, data)
@@ -559,56 +561,168 @@ def _market_reading(store: Store, series) -> str:
 # Sensitivity -------------------------------------------------------------------------------------
 
 PREFERRED_INDEX = ("ST", "mu_star", "S1", "mu", "sigma")
+INDEX_LABELS = {"ST": "total-effect index (ST)", "S1": "first-order index (S1)", "mu_star": "mean absolute effect (mu*)",
+                "mu": "mean effect (mu)", "sigma": "spread of effects (sigma)"}
 
 
 def sensitivity(store: Store) -> Section:
-    import plotly.graph_objects as go
-
+    """Per metric, a ranked bar chart of the parameters' main index and a table of every index beneath it."""
     rows = store.query("SELECT design, metric, parameter, \"index\", value, conf FROM sensitivity")
     rows = [(d, m, p, str(i), _finite(v), _finite(c)) for d, m, p, i, v, c in rows]
     designs = [d for d in store.designs if any(r[0] == d for r in rows)] + sorted(
         {r[0] for r in rows} - set(store.designs))
+    colours = design_colours(store.designs + [d for d in designs if d not in store.designs])
     metrics = sorted({r[1] for r in rows}, key=lambda m: (HEADLINE.index(m) if m in HEADLINE else len(HEADLINE), m))
-    charts = []
+    blocks: list = []
     for metric in metrics[:MAX_SENSITIVITY_CHARTS]:
         mine = [r for r in rows if r[1] == metric]
-        indices = sorted({r[3] for r in mine}, key=lambda i: (PREFERRED_INDEX.index(i) if i in PREFERRED_INDEX else 99, i))
-        rank_index = indices[0]
-        lead = next(d for d in designs if any(r[0] == d and r[3] == rank_index for r in mine))
-        first = [r for r in mine if r[0] == lead and r[3] == rank_index]
-        order = [r[2] for r in sorted(first, key=lambda r: _finite_or(r[4], -math.inf))]
-        parameters = order + sorted({r[2] for r in mine} - set(order))
-        figure = go.Figure()
-        palette = design_colours([f"{d} {i}" for d in designs for i in indices])
-        for design in designs:
-            for index in indices:
-                cell = {r[2]: r for r in mine if r[0] == design and r[3] == index}
-                if not cell:
-                    continue
-                name = index if len(designs) == 1 else f"{design}: {index}"
-                figure.add_trace(go.Bar(
-                    name=name, orientation="h", y=parameters, marker_color=palette[f"{design} {index}"],
-                    x=[_none(cell[p][4]) if p in cell else None for p in parameters],
-                    error_x=dict(type="data", array=[_none(cell[p][5]) if p in cell else None for p in parameters],
-                                 thickness=1, width=3),
-                    hovertemplate="%{y}: %{x:.3f}<extra>" + html.escape(name) + "</extra>",
-                ))
-        figure.update_yaxes(automargin=True)
-        figure.update_layout(**_layout(barmode="group", height=max(320, 60 + 28 * len(parameters) * max(1, len(indices)))))
-        top = max(first, key=lambda r: _finite_or(r[4], -math.inf), default=None)
-        reading = (f"For {lead}, {metric} is most sensitive to {top[2]} ({rank_index} {plain(top[4])})."
-                   if top and math.isfinite(top[4]) else f"No finite {rank_index} index for {metric}.")
-        charts.append(Chart(f"sensitivity-{_slug(metric)}", f"Sensitivity of {metric}", reading, figure,
-                            Data(f"sensitivity-{_slug(metric)}.csv", ("design", "metric", "parameter", "index", "value", "conf"),
-                                 mine)))
-    intro = ("Global sensitivity indices from the sweep: Sobol first-order (S1) and total (ST) indices, or Morris "
-             "elementary effects (mu_star, sigma); whiskers are the confidence half-widths the sweep reported.")
+        blocks += [_sensitivity_chart(metric, mine, designs, colours), _sensitivity_table(metric, mine, designs)]
+    intro = ("How much each uncertain parameter moves each metric across the sweep's futures. Bars rank the "
+             "parameters by their main index (the total-effect Sobol index ST, or the Morris mean absolute effect "
+             "mu*), largest at the top; whiskers are the confidence half-widths the sweep reported. The table beneath "
+             "each chart gives every index: S1 (first order) and ST (total) for Sobol, mu* and sigma (how much the "
+             "effect varies with the other parameters) for Morris.")
     if len(metrics) > MAX_SENSITIVITY_CHARTS:
         intro += f" The first {MAX_SENSITIVITY_CHARTS} of the {len(metrics)} metrics with indices are shown."
-    return Section("sensitivity", "Sensitivity", intro, charts)
+    return Section("sensitivity", "Sensitivity", intro, blocks)
+
+
+def _main_index(mine) -> str:
+    indices = {r[3] for r in mine}
+    return min(indices, key=lambda i: (PREFERRED_INDEX.index(i) if i in PREFERRED_INDEX else 99, i))
+
+
+def _sensitivity_chart(metric: str, mine, designs: list[str], colours) -> Chart:
+    import plotly.graph_objects as go
+
+    index = _main_index(mine)
+    meta = _describe(metric)
+    main = [r for r in mine if r[3] == index]
+    # Rank by the mean of the main index over the designs that have it.
+    by_parameter: dict[str, list[float]] = {}
+    for r in main:
+        if math.isfinite(r[4]):
+            by_parameter.setdefault(r[2], []).append(r[4])
+    ranked = sorted(by_parameter, key=lambda p: -float(np.mean(by_parameter[p])))
+    ranked += sorted({r[2] for r in mine} - set(ranked))
+    shown = [d for d in designs if any(r[0] == d for r in main)]
+    figure = go.Figure()
+    for design in shown:
+        cell = {r[2]: r for r in main if r[0] == design}
+        figure.add_trace(go.Bar(
+            name=design, orientation="h", y=[parameter_label(p) for p in ranked], marker_color=colours[design],
+            x=[_none(cell[p][4]) if p in cell else None for p in ranked],
+            error_x=dict(type="data", array=[_none(cell[p][5]) if p in cell else None for p in ranked], thickness=1,
+                         width=3),
+            hovertemplate="%{y}: %{x:.3f}<extra>" + html.escape(design) + "</extra>", showlegend=len(shown) > 1,
+        ))
+    figure.update_yaxes(automargin=True, autorange="reversed")
+    figure.update_xaxes(title_text=INDEX_LABELS.get(index, index), rangemode="tozero")
+    figure.update_layout(**_layout(barmode="group", height=max(300, 90 + 26 * len(ranked) * max(1, len(shown)))))
+    if ranked and ranked[0] in by_parameter:
+        top = ranked[0]
+        reading = (f"{parameter_label(top)} matters most for {_lower(meta.label)} ({index} "
+                   f"{plain(float(np.mean(by_parameter[top])))}")
+        if len(ranked) > 1 and ranked[1] in by_parameter:
+            reading += f", against {plain(float(np.mean(by_parameter[ranked[1]])))} for {_lower(parameter_label(ranked[1]))}"
+        reading += ")."
+    else:
+        reading = f"No parameter has a finite {index} index for {_lower(meta.label)}."
+    slug = _slug(metric)
+    return Chart(f"sensitivity-{slug}", f"What moves {_lower(meta.label)}", reading, figure,
+                 Data(f"sensitivity-{slug}.csv", ("design", "metric", "parameter", "index", "value", "conf"), mine))
+
+
+def _sensitivity_table(metric: str, mine, designs: list[str]) -> Table:
+    meta = _describe(metric)
+    indices = sorted({r[3] for r in mine}, key=lambda i: (PREFERRED_INDEX.index(i) if i in PREFERRED_INDEX else 99, i))
+    main = _main_index(mine)
+    cells = {(r[0], r[2], r[3]): (r[4], r[5]) for r in mine}
+    head = "".join(f"<th scope='col'>{html.escape(i.replace('_star', '*'))}</th>" for i in indices)
+    body, rows = [], []
+    for design in [d for d in designs if any(r[0] == d for r in mine)]:
+        params = sorted({r[2] for r in mine if r[0] == design},
+                        key=lambda p: -_finite_or(cells.get((design, p, main), (math.nan,))[0], -math.inf))
+        for parameter in params:
+            values = [cells.get((design, parameter, i), (math.nan, math.nan)) for i in indices]
+            rows.append((design, parameter_label(parameter), parameter, *(v for v, _ in values)))
+            body.append(f"<tr><td>{html.escape(design)}</td><td>{html.escape(parameter_label(parameter))}</td>"
+                        + "".join(f"<td class=num>{plain(v)}" + (f" ± {plain(c)}" if math.isfinite(c) else "") + "</td>"
+                                  for v, c in values) + "</tr>")
+    table = (f"<div class=scroll><table class=sensitivity><thead><tr><th>Design</th><th>Parameter</th>{head}</tr>"
+             f"</thead><tbody>{''.join(body)}</tbody></table></div>")
+    reading = f"Every index for {_lower(meta.label)}, parameters in order of {main} for each design."
+    return Table(f"sensitivity-table-{_slug(metric)}", f"Indices for {_lower(meta.label)}", reading, table,
+                 Data(f"sensitivity-table-{_slug(metric)}.csv", ("design", "parameter", "path", *indices), rows))
+
+
+def parameter_label(parameter: str) -> str:
+    """An uncertain parameter in words: its last path part, spaced ("design.bidding.optimism" -> "Optimism")."""
+    last = parameter.rsplit(".", 1)[-1].removesuffix("_gbp")
+    return last.replace("_", " ").capitalize()
+
+
+def _lower(label: str) -> str:
+    """A label inside a sentence: lower case first letter, unless it starts an acronym."""
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
+
+
+# Glossary ----------------------------------------------------------------------------------------
+
+def glossary(store: Store) -> Section:
+    """Every metric the store holds, in plain words, with its identifier for --json and the stores."""
+    from platoons.report.export import ordered_metrics
+
+    names = ordered_metrics({m for _, m in summary(store)})
+    better = {"higher": "higher is better", "lower": "lower is better", "neither": "no better direction"}
+    rows, body = [], []
+    for name in names:
+        meta = _describe(name)
+        rows.append((meta.label, name, meta.unit_text, meta.better, meta.definition))
+        body.append(f"<tr><th scope='row'>{html.escape(meta.label)}<span class=unit><code>{html.escape(name)}</code>"
+                    f"</span></th><td>{html.escape(meta.unit_text)}</td><td>{better[meta.better]}</td>"
+                    f"<td>{html.escape(meta.definition)}</td></tr>")
+    table = ("<table class=glossary><thead><tr><th>Metric</th><th>Unit</th><th>Better</th><th>Definition</th></tr>"
+             f"</thead><tbody>{''.join(body)}</tbody></table>")
+    data = Data("glossary.csv", ("label", "metric", "unit", "better", "definition"), rows)
+    reading = f"The {len(names)} metrics of this report, each with what it divides by."
+    intro = ("What each metric means. Identifiers (in grey) are the names used by <code>--json</code>, the result "
+             "store and <code>platoons describe METRIC</code>.")
+    return Section("glossary", "Glossary", intro, [Table("glossary", "Metrics in plain words", reading, table, data)])
 
 
 # Helpers -----------------------------------------------------------------------------------------
+
+def _years(months: list) -> list[float]:
+    """Months of the run as years, for time axes people read: month 18 is year 1.5."""
+    return [m / 12 for m in months]
+
+
+def _year_axes(figure, store: Store, rows: int, cols: int) -> None:
+    """Year ticks on every time axis, and a dotted line wherever a design lets its contracts."""
+    figure.update_xaxes(dtick=1, tick0=0, ticksuffix="", title_text="year of the run", row=rows)
+    for month in contract_starts(store):
+        for row in range(1, rows + 1):
+            for col in range(1, cols + 1):
+                figure.add_vline(x=month / 12, line=dict(color="#5b6776", width=1, dash="dot"), row=row, col=col)
+    starts = contract_starts(store)
+    if starts:
+        figure.add_annotation(text="dotted lines: contracts let", xref="paper", yref="paper", x=1, y=1.06,
+                              showarrow=False, xanchor="right", font=dict(size=11, color="#5b6776"))
+
+
+def contract_starts(store: Store) -> list[int]:
+    """Months at which any design lets its contracts on schedule: the start and each re-tender."""
+    months = set()
+    for scenario in store.scenarios.values():
+        terms = scenario.get("design", {}).get("contract", {})
+        length, run = terms.get("length_months"), scenario.get("run", {}).get("months", 0)
+        if not length:
+            continue
+        months.update(range(0, run, length) if terms.get("retender", True) else (0,))
+    return sorted(months)
+
+
 
 def _layout(**overrides) -> dict:
     layout = dict(

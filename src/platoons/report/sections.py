@@ -261,11 +261,14 @@ def _sankey(design: str, links: dict[tuple[str, str], dict[str, float]]) -> Char
     index = {n: i for i, n in enumerate(nodes)}
     keys = sorted(flows, key=lambda k: (index[k[0]], index[k[1]]))
     colour = {n: NODE_COLOURS.get(n, "#7f7f7f") for n in nodes}
+    inflow = {n: sum(sum(flows[k].values()) for k in keys if k[1] == n) for n in nodes}
+    outflow = {n: sum(sum(flows[k].values()) for k in keys if k[0] == n) for n in nodes}
+    labels = [f"{NODE_LABELS.get(n, n)} {money(max(inflow[n], outflow[n]))}" for n in nodes]
     figure = go.Figure(go.Sankey(
         arrangement="snap",
         valueformat=".1f", valuesuffix="m",
-        node=dict(label=[NODE_LABELS.get(n, n) for n in nodes], color=[colour[n] for n in nodes], pad=14, thickness=16,
-                  hovertemplate="%{label}: £%{value:.1f}m<extra></extra>"),
+        node=dict(label=labels, color=[colour[n] for n in nodes], pad=22, thickness=16,
+                  hovertemplate="%{label}<extra></extra>"),
         link=dict(
             source=[index[s] for s, _ in keys], target=[index[t] for _, t in keys],
             value=[sum(flows[k].values()) / 1e6 for k in keys],
@@ -274,7 +277,7 @@ def _sankey(design: str, links: dict[tuple[str, str], dict[str, float]]) -> Char
             hovertemplate="%{source.label} → %{target.label}: £%{value:.1f}m<br>%{customdata}<extra></extra>",
         ),
     ))
-    figure.update_layout(**_layout(height=460, margin=dict(l=10, r=10, t=20, b=20)))
+    figure.update_layout(**_layout(height=520, margin=dict(l=10, r=10, t=20, b=20)))
     data = Data(f"money-{_slug(design)}.csv", ("design", "source", "target", "kind", "amount_gbp"),
                 [(design, s, t, kind, v) for s, t in keys for kind, v in sorted(flows[(s, t)].items())])
     return Chart(f"money-{_slug(design)}", f"Where the money goes: {design}",
@@ -621,7 +624,7 @@ def _sensitivity_chart(metric: str, mine, designs: list[str], colours) -> Chart:
     figure.update_layout(**_layout(barmode="group", height=max(300, 90 + 26 * len(ranked) * max(1, len(shown)))))
     if ranked and ranked[0] in by_parameter:
         top = ranked[0]
-        reading = (f"{parameter_label(top)} matters most for {_lower(meta.label)} ({index} "
+        reading = (f"{parameter_label(top)} matters most for {_lower(meta.label)} ({index.replace('_star', '*')} "
                    f"{plain(float(np.mean(by_parameter[top])))}")
         if len(ranked) > 1 and ranked[1] in by_parameter:
             reading += f", against {plain(float(np.mean(by_parameter[ranked[1]])))} for {_lower(parameter_label(ranked[1]))}"
@@ -700,15 +703,18 @@ def _years(months: list) -> list[float]:
 
 def _year_axes(figure, store: Store, rows: int, cols: int) -> None:
     """Year ticks on every time axis, and a dotted line wherever a design lets its contracts."""
-    figure.update_xaxes(dtick=1, tick0=0, ticksuffix="", title_text="year of the run", row=rows)
-    for month in contract_starts(store):
+    import plotly.graph_objects as go
+
+    figure.update_xaxes(dtick=1, tick0=0)
+    figure.update_xaxes(title_text="year of the run", row=rows)
+    starts = contract_starts(store)
+    for month in starts:
         for row in range(1, rows + 1):
             for col in range(1, cols + 1):
                 figure.add_vline(x=month / 12, line=dict(color="#5b6776", width=1, dash="dot"), row=row, col=col)
-    starts = contract_starts(store)
-    if starts:
-        figure.add_annotation(text="dotted lines: contracts let", xref="paper", yref="paper", x=1, y=1.06,
-                              showarrow=False, xanchor="right", font=dict(size=11, color="#5b6776"))
+    if starts:  # a legend entry says what the dotted lines are
+        figure.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="contracts let",
+                                    line=dict(color="#5b6776", width=1, dash="dot"), hoverinfo="skip"), row=1, col=1)
 
 
 def contract_starts(store: Store) -> list[int]:

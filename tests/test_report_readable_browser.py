@@ -162,5 +162,6 @@ def test_printed_to_a4_no_chart_is_cut_across_pages(page, tmp_path):
         on = [i for i, text in enumerate(pages) if re.search(re.escape(title) + r"(?![-\w])", text)]
         ends = [i for i, text in enumerate(pages) if re.search(figure + " · ", text)]
         assert len(on) == 1 and ends == on, (title, figure, on, ends)
-    width, height = PdfReader(pdf).pages[0].mediabox.width, PdfReader(pdf).pages[0].mediabox.height
-    assert (round(width), round(height)) == (595, 842)  # A4 portrait, in points
+    sizes = [(round(p.mediabox.width), round(p.mediabox.height)) for p in PdfReader(pdf).pages]
+    assert set(sizes) == {(842, 595), (595, 842)}  # A4, in points: landscape for the wide tables, else portrait
+    assert sizes[0] == (842, 595) and sizes[-1] == (842, 595)  # the headline table, and the glossary

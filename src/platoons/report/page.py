@@ -66,6 +66,9 @@ body.png figure.block { padding: 8px 12px; margin: 0; background: #fff; }
 footer { margin-top: 40px; padding-bottom: 40px; color: var(--muted); font-size: 0.85rem; }
 @media print {
   @page { size: A4 portrait; margin: 12mm; }
+  @page wide { size: A4 landscape; margin: 12mm; }
+  header, footer, #headline, #parameters, #glossary { page: wide; }  /* tables of many columns get the long side */
+  table.headline thead th:first-child { width: 9rem; }
   .credit { display: block; }
   .chart { min-height: 0; }
   body { font-size: 9pt; -webkit-print-color-adjust: exact; print-color-adjust: exact; }

@@ -18,7 +18,7 @@ from platoons.report.verdicts import paired_verdicts as compare_runs
 HEADLINE = (
     "outcome_rate", "outcomes", "cost_per_outcome_gbp", "spend_gbp", "front_line_share", "small_share_of_spend",
     "small_providers_active", "grew_from_small", "failures", "people_disrupted", "hhi", "mean_effectiveness",
-    "entries", "bid_candy", "referrals_unserved",
+    "entries", "bid_candy", "referrals_unserved", "referrals_unserved_share", "lot_months_let_share",
 )
 TIER_LABELS = {"direct": "direct providers", "prime": "primes", "tier1": "tier-1 subcontractors",
                "tier2": "tier-2 subcontractors", "member": "consortium members"}
@@ -129,7 +129,8 @@ def headline(store: Store) -> Section:
     notes = "".join(f"<p class=flagged>{html.escape(flag_sentence(d, r))}</p>" for d, r in flags.items() if r)
     data = Data("headline.csv", ("metric", "unit", "better", "design", "baseline", "mean", "low_5pct", "high_95pct",
                                  "against_baseline", "label", "unit_text", "barely_ran"), rows)
-    block = Table("headline", "Designs side by side", _headline_reading(store, verdicts, metrics), notes + table, data)
+    reading = _headline_reading(store, verdicts, metrics, [d for d in store.designs if not flags.get(d)])
+    block = Table("headline", "Designs side by side", reading, notes + table, data)
     intro = (f"Each cell is the mean across runs with its 90% interval (5th to 95th percentile) beneath. "
              f"Every design ran on the same seeds as the baseline, {html.escape(base)} (common random numbers), "
              "so each is judged on the paired differences: <span class=better>better</span> or "
@@ -173,20 +174,25 @@ def _verdict_mark(verdict: str, difference: float) -> str:
     return f"<span class=mark>{arrow}{text}</span>"
 
 
-def _headline_reading(store: Store, verdicts, metrics: list[str]) -> str:
+def _headline_reading(store: Store, verdicts, metrics: list[str], ran: list[str]) -> str:
+    """Which alternative has the best balance of clearly better and clearly worse, among those that ran fully."""
     if len(store.designs) == 1:
         return f"One design, {store.baseline}: no comparison to draw."
     def count(design, verdict):
         return sum(verdicts.get((design, m), ("",))[0] == verdict for m in metrics)
 
-    counts = {d: (count(d, "better"), count(d, "worse")) for d in store.designs[1:]}
+    counts = {d: (count(d, "better"), count(d, "worse")) for d in store.designs[1:] if d in ran}
+    if not counts:
+        return f"Every alternative to {store.baseline} barely ran, so none is judged the best balance."
     best = max(counts, key=lambda d: (counts[d][0] - counts[d][1], counts[d][0]))
     good, bad = counts[best]
     if good == 0 and bad == 0:
         return (f"No alternative is clearly better or worse than {store.baseline} on any of the {len(metrics)} "
                 "headline metrics across runs.")
+    skipped = len(store.designs) - 1 - len(counts)
     return (f"Against {store.baseline}, {best} is clearly better on {good} and clearly worse on {bad} of the "
-            f"{len(metrics)} headline metrics, the best balance of the {len(counts)} alternatives.")
+            f"{len(metrics)} headline metrics, the best balance of the {len(counts)} alternatives"
+            + (f" that ran fully ({skipped} barely ran)." if skipped else "."))
 
 
 # Money -------------------------------------------------------------------------------------------

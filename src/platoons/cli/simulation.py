@@ -171,9 +171,10 @@ def glossary(as_json: bool = typer.Option(False, "--json", help="Print machine-r
         print(json.dumps({m.name: {"label": m.label, "unit": m.unit_text, "better": m.better,
                                    "definition": m.definition} for m in REGISTRY.values()}))
         return
-    table = Table(title="Glossary of metrics (identifiers as in --json and the stores)", title_justify="left")
-    table.add_column("Metric", overflow="fold"), table.add_column("Unit", overflow="fold")
-    table.add_column("Better", no_wrap=True), table.add_column("Definition", overflow="fold", ratio=1)
+    table = Table(title="Glossary of metrics (identifiers as in --json and the stores)", title_justify="left",
+                  expand=True)
+    table.add_column("Metric", overflow="fold", ratio=2), table.add_column("Unit", ratio=1)
+    table.add_column("Better", no_wrap=True), table.add_column("Definition", ratio=4)
     for m in REGISTRY.values():
         table.add_row(f"{m.label}\n[dim]{m.name}[/dim]", m.unit_text, m.better, m.definition)
     Console().print(table)

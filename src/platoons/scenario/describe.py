@@ -90,7 +90,8 @@ def preset_values(preset: str) -> dict[str, tuple[str, str]]:
     scenario = load_scenario(preset)
     defaults = {r["path"]: r for r in parameters()}
     cited = _cited_keys(preset)
-    values: dict[str, tuple[str, str]] = {}
+    seen: dict[str, list[str]] = {}  # each parameter's distinct values, over the list items that hold it
+    origins: dict[str, str] = {}
     for path, (template, _, value) in flatten_scenario(scenario.model_dump(mode="json")):
         row = defaults.get(template)
         if row is None:
@@ -102,10 +103,12 @@ def preset_values(preset: str) -> dict[str, tuple[str, str]]:
             origin = f"source: {row['source']}"
         else:
             origin = "assumption"
-        shown = values.get(template)
-        text = repr(value) if shown is None else (shown[0] if repr(value) in shown[0] else shown[0] + ", " + repr(value))
-        values[template] = (text if len(text) < 60 else text[:57] + "...", origin if shown is None else shown[1])
-    return values
+        distinct = seen.setdefault(template, [])
+        if repr(value) not in distinct:
+            distinct.append(repr(value))
+        origins.setdefault(template, origin)
+    texts = {t: ", ".join(v) for t, v in seen.items()}
+    return {t: (text if len(text) < 60 else text[:57] + "...", origins[t]) for t, text in texts.items()}
 
 
 def _cited_keys(preset: str) -> dict[str, str]:

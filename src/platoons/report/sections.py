@@ -269,7 +269,7 @@ def _sankey(design: str, links: dict[tuple[str, str], dict[str, float]]) -> Char
     colour = {n: NODE_COLOURS.get(n, "#7f7f7f") for n in nodes}
     inflow = {n: sum(sum(flows[k].values()) for k in keys if k[1] == n) for n in nodes}
     outflow = {n: sum(sum(flows[k].values()) for k in keys if k[0] == n) for n in nodes}
-    labels = [f"{NODE_LABELS.get(n, n)} {money(max(inflow[n], outflow[n]))}" for n in nodes]
+    labels = [f"{NODE_LABELS.get(n, n)} {_amount(max(inflow[n], outflow[n]))}" for n in nodes]
     figure = go.Figure(go.Sankey(
         arrangement="snap",
         valueformat=".1f", valuesuffix="m",
@@ -288,6 +288,16 @@ def _sankey(design: str, links: dict[tuple[str, str], dict[str, float]]) -> Char
                 [(design, s, t, kind, v) for s, t in keys for kind, v in sorted(flows[(s, t)].items())])
     return Chart(f"money-{_slug(design)}", f"Where the money goes: {design}",
                  _money_reading(design, flows, liability), figure, data)
+
+
+def _amount(gbp: float) -> str:
+    """Money as the Sankey writes it on its links (see page.RENDER): £1.23bn, £45.6m or £789k."""
+    millions = gbp / 1e6
+    if millions >= 1000:
+        return f"£{millions / 1000:.2f}bn"
+    if millions >= 0.1:
+        return f"£{millions:.1f}m"
+    return f"£{round(millions * 1000)}k"
 
 
 def _money_reading(design: str, flows, liability: float) -> str:

@@ -150,7 +150,7 @@ def scenario_referrals_per_year(scenario) -> float:
 
 def lot_count(scenario) -> int:
     from platoons.population import build_world
-    from platoons.tender.lots import build_lots
+    from platoons.market.lots import build_lots
 
     return len(build_lots(scenario, build_world(scenario)))
 

@@ -101,8 +101,11 @@ def test_a_lot_cap_of_one_spreads_lots_across_as_many_winners():
 
 
 def test_set_aside_lots_never_go_to_large_providers():
+    # Under GBP 1m nobody can absorb a whole area lot of the default world, so the line is drawn at
+    # GBP 10m here: the rule under test is that reserved lots go only to providers under the line.
     for seed in range(3):
-        market = started(load_scenario("local-lots", {"design.lots.set_aside_share": 0.5}), seed=seed)
+        market = started(load_scenario("local-lots", {"design.lots.set_aside_share": 0.5,
+                                                      "sector.small_max_turnover_gbp": 10_000_000}), seed=seed)
         small_max = market.scenario.sector.small_max_turnover_gbp
         reserved = [c for c in market.contracts if any(market.lots.set_aside[l] for l in c.lots)]
         assert reserved

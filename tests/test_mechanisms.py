@@ -6,7 +6,7 @@ from platoons import load_scenario, simulate
 from platoons.ledger import Account, Kind, Role
 from platoons.market.engine import handle_failures
 from platoons.simulate import _start
-from platoons.tender.bidding import _prime_shares, let_contracts
+from platoons.market.bidding import _prime_shares, let_contracts
 from platoons.market.engine import step
 from small_world import small
 
@@ -107,8 +107,11 @@ def test_joint_liability_spreads_a_members_loss():
 def test_capacity_grants_raise_small_providers_bids():
     # In the default world an area lot is worth about GBP 3m a year: large charities sit at the
     # edge of what they can absorb, and the management capacity a grant buys moves some over it.
-    without = started(load_scenario("local-lots"), months=1)
-    with_grants = started(load_scenario("local-lots", {"design.capacity_grants.budget_gbp_per_year": 20_000_000}), months=1)
+    # Grants go to providers under the small line; it is drawn at GBP 10m here so that it takes in
+    # the large charities at that edge.
+    line = {"sector.small_max_turnover_gbp": 10_000_000}
+    without = started(load_scenario("local-lots", line), months=1)
+    with_grants = started(load_scenario("local-lots", {**line, "design.capacity_grants.budget_gbp_per_year": 20_000_000}), months=1)
     assert with_grants.events["grants"] > 0
     assert with_grants.events["bids_by_small"] > without.events["bids_by_small"]
 

@@ -1,7 +1,7 @@
 """A design that barely ran is flagged everywhere and never called better on failures, disruption or concentration.
 
-The design here lets no lot at all: its turnover threshold is one nobody meets, set for it alone
-with `--set DESIGN:PATH=VALUE`.
+The design here lets no lot at all: its turnover threshold is one nobody meets and its commissioner
+leaves a lot unserved rather than stepping in, both set for it alone with `--set DESIGN:PATH=VALUE`.
 """
 
 import csv
@@ -17,7 +17,8 @@ import pytest
 
 from platoons.report.verdicts import GUARDED, MAX_UNSERVED_SHARE, MIN_LOT_MONTHS_LET, coverage_flags, withhold
 
-UNLET = "local-lots:design.eligibility.min_turnover_gbp=1e12"
+UNLET = ("--set", "local-lots:design.eligibility.min_turnover_gbp=1e12",
+         "--set", "local-lots:design.stewardship.policy=[leave_unserved]")
 
 
 def platoons(*args, columns=80):
@@ -29,7 +30,7 @@ def platoons(*args, columns=80):
 def unlet(tmp_path_factory):
     store = tmp_path_factory.mktemp("unlet")
     done = platoons("compare", "regional-prime", "local-lots", "--replicates", "3", "--set", "run.months=24",
-                    "--set", UNLET, "--executor", "sequential", "--out", str(store), "--json")
+                    *UNLET, "--executor", "sequential", "--out", str(store), "--json")
     assert done.returncode == 0, done.stderr
     return store, json.loads(done.stdout)
 
@@ -110,7 +111,8 @@ def test_thresholds_are_applied_as_stated():
 
 def test_set_for_one_design_leaves_the_others(tmp_path):
     done = platoons("compare", "regional-prime", "local-lots", "--replicates", "1", "--set", "run.months=12",
-                    "--set", "regional-prime:design.eligibility.min_turnover_gbp=1e12", "--executor", "sequential",
+                    "--set", "regional-prime:design.eligibility.min_turnover_gbp=1e12",
+                    "--set", "regional-prime:design.stewardship.policy=[leave_unserved]", "--executor", "sequential",
                     "--json")
     assert done.returncode == 0, done.stderr
     designs = json.loads(done.stdout)["designs"]

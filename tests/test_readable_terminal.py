@@ -125,7 +125,8 @@ def test_summarize_of_a_real_comparison_fits(nine, width):
                                            for m, v in s.items()} for d, s in summary.items()},
          [m for m in KEY_METRICS if m in summary[designs[0]]])
     for label in ("Outcome rate", "Commissioner spend", "Referrals unserved", "Outcomes (people)"):
-        assert label in done.stdout
+        # at 80 columns a header may wrap between words
+        assert label in done.stdout if width == 200 else all(word in done.stdout for word in label.split())
 
 
 def test_compare_verdicts_are_the_reports(nine):

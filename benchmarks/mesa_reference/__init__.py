@@ -11,7 +11,7 @@ Shared with Platoons, so that the cross-check tests the monthly dynamics rather 
 - the world, lots and prices (`build_world`, `build_lots`, `build_prices`), and the providers
   drawn by `synthesize_providers` at the start and `draw_entrants` at each year end, each
   turned into a `Provider` agent;
-- the tender: `platoons.tender.bidding.let_contracts` decides who wins which lots at the
+- the tender: `platoons.market.bidding.let_contracts` decides who wins which lots at the
   start, at contract end and when orphaned lots are re-let each quarter. It reads a snapshot
   of the provider agents (`MarketModel._tender_view`); the bid costs it charges and the beliefs
   it updates are copied back to the agents. Contracts and placements are signed here;
@@ -22,24 +22,32 @@ Shared with Platoons, so that the cross-check tests the monthly dynamics rather 
 Written independently here, one participant or one provider at a time:
 
 - referrals: Poisson arrivals by area and group; each person routed to a lot by the lots'
-  shares of the area, then to a placement by the placements' shares of the group;
+  shares of the area, then to a placement by the placements' shares of the group; a person
+  with no placement to go to (a part of an area no lot covers, a lot with no standing holder)
+  is turned away at once and counted as unserved, and still counts in the outcome rates;
 - each person's month (`Participant.step`): the start chance (no-support chance plus the
   provider's effect times quality; quality falls with staff turnover, overload and consortium
-  friction), job loss until the outcome is sustained, the outcome paid `sustain_months` plus
-  the data lag after the start, sustainment payments, leaving at `max_months`;
+  friction), job loss until the outcome is sustained (back on the caseload, at the months in
+  work), the outcome paid `sustain_months` plus the data lag after the start, sustainment
+  payments, leaving at `max_months`;
 - payments: block, fee, attachment, outcome and sustainment at the winner's price ratio and
   the contract year's multipliers; the prime's management fee, outcome risk passed down (tier 2's
   own share where set) and the fee per referral for the risk not passed; the consortium centre's coordination cost; staff, overhead and compliance costs.
   Money is each agent's reserves in whole pence (no ledger);
 - failures, joint liability, moving a failed provider's people to a fellow placement or
-  dropping the contract; capacity grants; the year end (learning, surplus into capacity,
-  shrinking, closing, opening in new areas, entry); the metrics, accumulated month by month.
+  dropping the contract (its people wait, with the no-support chance, for the re-let); the
+  people disrupted (those being supported by a delivering placement); debts written off;
+  capacity grants; the year end (learning, surplus into capacity, shrinking, closing only
+  providers that lost their service income, opening in new areas, entry but at the last year
+  end); the metrics, accumulated month by month, with the providers' subsidy (each one's
+  shortfall below its opening reserves plus debts written off) in the whole cost of delivery.
 
 The monthly dynamics draw from Mesa's `Model.random` and `Model.rng`, not from Platoons'
 streams, so the two implementations agree in distribution, not run by run. Platoons follows
 each referral cohort in placements of its own; here one placement per contract, lot and
 provider holds everyone, since cohorts are bookkeeping and must not change what happens. When
-a lot is re-let, each of its people goes to one of the new placements at random by share.
+a lot is re-let, each of its people goes to one of the new placements at random by share;
+a lot that finds no new holder keeps its people where they are.
 
     from mesa_reference import run_reference
     metrics, participant_months = run_reference(load_scenario("default"), seed=1)

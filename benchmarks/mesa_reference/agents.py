@@ -36,13 +36,13 @@ class Participant(mesa.Agent):
                     self.stage, self.months = IN_WORK, 0
             elif self.months == rules.max_months[g] - 1:
                 pl.waiting[g] -= 1
-                self.model.count("completed_without_outcome")
+                self.model.count("left_without_outcome")
                 self.remove()
             else:
                 self.months += 1
         elif self.stage == IN_WORK:
             if self.months < rules.sustain_months[g] and self.random.random() < rules.job_loss[g]:
-                self.remove()  # no job is lost once the outcome is sustained and its data awaited
+                self._rejoin_caseload()  # no job is lost once the outcome is sustained and its data awaited
             elif self.months == rules.paid_after[g] - 1:
                 self._reach_outcome()
             else:
@@ -56,6 +56,13 @@ class Participant(mesa.Agent):
                 self.remove()
             else:
                 self.months += 1
+
+    def _rejoin_caseload(self) -> None:
+        """Back on the caseload after losing the job, next month; as in Platoons, the time waited
+        before starting is forgotten: the months on the caseload restart at the months in work."""
+        self.stage = WAITING
+        self.months = min(self.months, self.model.rules.max_months[self.group] - 1)
+        self.placement.waiting[self.group] += 1
 
     def _reach_outcome(self) -> None:
         self.placement.outcomes[self.group] += 1
@@ -88,6 +95,8 @@ class Provider(mesa.Agent):
         self.active = True
         self.failed = False
         self.started_small = False
+        self.opening_pence = 0  # reserves when it entered
+        self.written_off_pence = 0  # debts creditors wrote off when it failed
         self.entered_month = 0
         self.exit_month = -1
         self.service_income_pence = 0  # this year's

@@ -15,10 +15,10 @@ from platoons.market.state import Market
 from platoons.population import Providers, build_world, draw_entrants, synthesize_providers
 from platoons.scenario.schema import Scenario
 from platoons.simulate import STREAMS
-from platoons.tender.bidding import let_contracts
-from platoons.tender.lots import build_lots
+from platoons.market.bidding import let_contracts
+from platoons.market.lots import build_lots
 
-from .agents import WAITING, Centre, Contract, Participant, Placement, Provider
+from .agents import SUSTAINING, WAITING, Centre, Contract, Participant, Placement, Provider
 
 SHARED_STREAMS = ("population", "tender", "dynamics", "entry")  # the set-up pieces both implementations share
 RELET_EVERY_MONTHS = 3
@@ -74,7 +74,8 @@ class MarketModel(mesa.Model):
         self.contracts: list[Contract] = []
         self.placements: list[Placement] = []
         self.totals: Counter[str] = Counter()  # pence accumulated for the metrics
-        self.referred_by_group = np.zeros(self.groups, np.int64)
+        self.referred_by_group = np.zeros(self.groups, np.int64)  # placed with a provider
+        self.unserved_by_group = np.zeros(self.groups, np.int64)  # turned away: nobody held the lot
         self.outcomes_by_group = np.zeros(self.groups, np.int64)
         self.hhi_by_month: list[float] = []
         self.participant_months = 0
@@ -114,6 +115,7 @@ class MarketModel(mesa.Model):
         for i in range(len(drawn)):
             attributes = {f.name: _item(getattr(drawn, f.name)[i]) for f in fields(Providers) if f.name != "account"}
             attributes["reserves_pence"] = int(ledger.balances[drawn.account[i]])
+            attributes["opening_pence"] = attributes["reserves_pence"]
             self.providers.append(Provider(self, len(self.providers), **attributes))
 
     def small(self, provider: Provider) -> bool:
@@ -192,11 +194,13 @@ class MarketModel(mesa.Model):
             self.contracts.append(contract)
             self.count("contracts_let")
             fresh.extend(self._place(contract, win.team))
-        moving = [pl for pl in self.placements if pl.lot in lot_ids]
-        self.placements = [pl for pl in self.placements if pl.lot not in lot_ids] + fresh
+        # People of a lot that found no new holder stay in their placements, waiting for a later re-let.
+        let = {lot for win in wins for lot in win.lots}
+        moving = [pl for pl in self.placements if pl.lot in let]
+        self.placements = [pl for pl in self.placements if pl.lot not in let] + fresh
         if moving:
             self._hand_over(moving, fresh)
-        self.count("lots_unlet", len(set(lot_ids) - {lot for win in wins for lot in win.lots}))
+        self.count("lots_unlet", len(set(lot_ids) - let))
 
     def _place(self, contract: Contract, team) -> list[Placement]:
         """One placement per lot and member, with places for the caseload it expects (plus headroom)."""
@@ -215,7 +219,8 @@ class MarketModel(mesa.Model):
         return placements
 
     def _hand_over(self, moving: list[Placement], fresh: list[Placement]) -> None:
-        """People of re-let lots go to the new placements of their lot, each by the placements' shares."""
+        """People of re-let lots go to the new placements of their lot, each by the placements' shares
+        (a group no placement takes goes to the first)."""
         by_lot: dict[int, list[Placement]] = {}
         for pl in fresh:
             by_lot.setdefault(pl.lot, []).append(pl)
@@ -227,16 +232,12 @@ class MarketModel(mesa.Model):
         moved: Counter[int] = Counter()
         for person in people:
             lot = person.placement.lot
-            targets = by_lot.get(lot, [])
+            targets = by_lot[lot]
             moved[lot] += 1
-            if not targets:
-                self.count("people_dropped")
-                person.remove()
-                continue
             weights = [float(pl.share[person.group]) for pl in targets]
             person.placement = self.random.choices(targets, weights=weights)[0] if sum(weights) > 0 else targets[0]
         for lot, n in moved.items():
-            if lot in by_lot and old_providers[lot] != {pl.provider.index for pl in by_lot[lot]}:
+            if old_providers[lot] != {pl.provider.index for pl in by_lot[lot]}:
                 self.count("people_transferred", n)
         self._recount(fresh)
 
@@ -281,16 +282,16 @@ class MarketModel(mesa.Model):
                 else:
                     chosen = self.random.choices(lots + [-1], weights=lot_weights + [uncovered], k=n)
                 for lot, k in Counter(chosen).items():
-                    self._route(lot, g, k, by_lot.get(lot, []), lot in holder)
+                    self._route(g, k, by_lot.get(lot, []))
 
-    def _route(self, lot: int, g: int, n: int, placements: list[Placement], held: bool) -> None:
-        if lot < 0 or not held or not placements:
-            if lot >= 0:
-                self.count("referrals_unserved", n)
-            return
+    def _route(self, g: int, n: int, placements: list[Placement]) -> None:
+        """Each person to a placement by share; with no placement taking the group (a part of an
+        area no lot covers, a lot nobody holds) they are turned away at once."""
         weights = [float(pl.share[g]) for pl in placements]
         if sum(weights) <= 0:
-            weights = [0.0] * (len(placements) - 1) + [1.0]
+            self.unserved_by_group[g] += n
+            self.count("referrals_unserved", n)
+            return
         for pl in self.random.choices(placements, weights=weights, k=n):
             Participant(self, g, pl)
             pl.waiting[g] += 1
@@ -385,7 +386,8 @@ class MarketModel(mesa.Model):
             for p in failing:
                 if liability:
                     self._share_loss(p)
-                p.reserves_pence = max(p.reserves_pence, 0)  # creditors write off what is left
+                p.written_off_pence += max(-p.reserves_pence, 0)  # creditors write off what is left
+                p.reserves_pence = max(p.reserves_pence, 0)
                 self._fail(p)
 
     def _share_loss(self, provider: Provider) -> None:
@@ -406,15 +408,19 @@ class MarketModel(mesa.Model):
         self.count("liability_calls", len(fellows))
 
     def _fail(self, provider: Provider) -> None:
+        mine = [pl for pl in self.placements if pl.provider is provider]
+        # Disrupted: people it was supporting (on the caseload or in work awaiting the outcome) in
+        # placements that were delivering; people already waiting for a re-let are not counted again.
+        delivering = {pl for pl in mine if pl.live}
+        self.count("people_disrupted", sum(
+            1 for person in self.participants if person.placement in delivering and person.stage != SUSTAINING))
         provider.active = False
         provider.failed = True
         provider.exit_month = self.month
         self.count("failures")
-        mine = [pl for pl in self.placements if pl.provider is provider]
         if not mine:
             return
         people = self._people_by_placement()
-        self.count("people_disrupted", sum(people[pl] for pl in mine))
         for pl in mine:
             contract = pl.contract
             if contract.holder is provider:
@@ -459,8 +465,10 @@ class MarketModel(mesa.Model):
     def close_year(self) -> None:
         """Learning, surplus into capacity, shrinking without income, closing, entry."""
         d = self.dynamics
+        referral_months = self.scenario.world.referral_months
+        counting = referral_months is None or self.month < referral_months  # no referrals, no bid candy
         for pl in self.placements:
-            if pl.live and pl.role == Role.TIER2:
+            if counting and pl.live and pl.role == Role.TIER2:  # every tier 2 named, whatever its share
                 self.count("tier2_years")
                 self.count("tier2_idle_years", pl.referred_this_year == 0)
             pl.referred_this_year = 0
@@ -483,7 +491,8 @@ class MarketModel(mesa.Model):
         for p in self.providers:
             income = p.service_income_pence / 100.0
             p.ever_had_income = p.ever_had_income or income > 0
-            if p.active and p.ever_had_income and income == 0:
+            lost = p.active and p.ever_had_income and income == 0
+            if lost:
                 p.other_income_gbp *= 1.0 - d.shrink_rate
             p.turnover_gbp = p.other_income_gbp + income
             p.peak_turnover_gbp = max(p.peak_turnover_gbp, p.turnover_gbp)
@@ -491,7 +500,7 @@ class MarketModel(mesa.Model):
                 p.reach = 1
             if p.reach == 1 and p.turnover_gbp >= NATIONAL_REACH_GBP:
                 p.reach = 2
-            if p.active and p.turnover_gbp < d.exit_turnover_gbp:
+            if lost and p.turnover_gbp < d.exit_turnover_gbp:  # only a provider that lost its income closes
                 closing.append(p)
         for p in closing:
             self._fail(p)
@@ -500,9 +509,10 @@ class MarketModel(mesa.Model):
         self.count("failures", -len(closing))
         for p in self.providers:
             p.service_income_pence = 0
-        before = len(self.providers)
-        self._join(lambda ledger: draw_entrants(self.scenario, self.world, ledger, self.streams["entry"], self.month + 1))
-        self.count("entries", len(self.providers) - before)
+        if self.month + 1 < self.scenario.run.months:  # nobody enters after the run ends
+            before = len(self.providers)
+            self._join(lambda ledger: draw_entrants(self.scenario, self.world, ledger, self.streams["entry"], self.month + 1))
+            self.count("entries", len(self.providers) - before)
         for p in self.providers:
             p.year_start_pence = p.reserves_pence
 
@@ -511,14 +521,20 @@ class MarketModel(mesa.Model):
     def metrics(self) -> dict[str, float]:
         """The cross-checked metrics, with Platoons' definitions."""
         outcomes = float(self.outcomes_by_group.sum())
-        referred = float(self.referred_by_group.sum())
+        arrived = self.referred_by_group + self.unserved_by_group  # everyone referred, served or not
+        placed = float(self.referred_by_group.sum())
         spend = self.totals["spend"] / 100.0
+        subsidy = self.provider_subsidy_gbp()
+        whole = spend + subsidy  # no investors in the designs covered here
         result = {
             "outcomes": outcomes,
-            "outcome_rate": outcomes / referred if referred else 0.0,
+            "outcome_rate": outcomes / arrived.sum() if arrived.sum() else 0.0,
+            "outcome_rate_served": outcomes / placed if placed else float("nan"),
             "spend_gbp": spend,
             "cost_per_outcome_gbp": spend / outcomes if outcomes else float("nan"),
-            "front_line_share": self.totals["staff"] / 100.0 / spend if spend else 0.0,
+            "front_line_share": self.totals["staff"] / 100.0 / whole if whole else 0.0,
+            "provider_subsidy_gbp": subsidy,
+            "whole_cost_gbp": whole,
             "failures": float(self.events["failures"]),
             "people_disrupted": float(self.events["people_disrupted"]),
             "small_share_of_spend": self.totals["small_income"] / self.totals["income"] if self.totals["income"] else 0.0,
@@ -527,9 +543,14 @@ class MarketModel(mesa.Model):
             "referrals_unserved": float(self.events["referrals_unserved"]),
         }
         for g, name in enumerate(self.world.group_names):
-            n = self.referred_by_group[g]
+            n = arrived[g]
             result[f"outcome_rate_{name}"] = float(self.outcomes_by_group[g] / n) if n else 0.0
         return result
+
+    def provider_subsidy_gbp(self) -> float:
+        """Providers' own money that paid for the service: each one's shortfall of its final reserves
+        below its opening reserves plus the debts written off in its name (losses only, not netted)."""
+        return sum(max(0, p.opening_pence + p.written_off_pence - p.reserves_pence) for p in self.providers) / 100.0
 
 
 def _item(value):

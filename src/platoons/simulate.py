@@ -12,7 +12,7 @@ from platoons.market.prices import build_prices, stage_depths
 from platoons.market.state import Market, Placements
 from platoons.population import build_world, synthesize_providers
 from platoons.scenario.schema import Scenario
-from platoons.tender.lots import build_lots
+from platoons.market.lots import build_lots
 
 STREAMS = ("population", "referrals", "routing", "delivery", "tender", "dynamics", "entry", "evaluation")
 
@@ -73,6 +73,7 @@ def _start(scenario: Scenario, seed: int) -> Market:
     market.year_start_pence = ledger.balances[providers.account].copy()
     market.area_share = lots.area_share.copy()
     market.payments_by_group = np.zeros((len(Kind), len(world.group_names)))
+    market.unserved_by_group = np.zeros(len(world.group_names), dtype=np.int64)
     return market
 
 
@@ -83,6 +84,7 @@ class Recorder:
         self.rows: dict[str, list[float]] = {}
         self.groups = market.world.group_names
         self.last_income = np.zeros(len(market.providers), dtype=np.int64)
+        self.last_unserved = np.zeros(len(self.groups), dtype=np.int64)
 
     def __call__(self, market: Market, month: Month) -> None:
         p, pl = market.providers, market.placements
@@ -93,9 +95,13 @@ class Recorder:
         total_income = income.sum()
         shares = income / total_income if total_income > 0 else np.zeros(len(p))
         effect = p.effectiveness.mean(axis=1)
+        unserved = market.unserved_by_group - self.last_unserved
+        self.last_unserved = market.unserved_by_group.copy()
+        arrived = month.referred.sum(axis=0) + unserved  # [group] everyone referred, served or not
         row = {
             "month": market.month,
-            "referrals": month.referred.sum(),
+            "referrals": arrived.sum(),
+            "referrals_placed": month.referred.sum(),
             "served": month.served.sum(),
             "starts": month.starts.sum(),
             "outcomes": month.outcomes.sum(),
@@ -105,6 +111,7 @@ class Recorder:
             "delivering_small": ((served_by > 0) & small).sum(),
             "provider_income_gbp": total_income / 100,
             "small_income_gbp": income[small].sum() / 100,
+            "income_1m_10m_gbp": income[~small & (p.turnover_gbp < 10_000_000.0)].sum() / 100,
             "hhi": float((shares**2).sum() * 10_000),
             "mean_effectiveness": float((effect * served_by).sum() / served_by.sum()) if served_by.sum() else np.nan,
             "failures": market.events.get("failures", 0.0),
@@ -114,14 +121,41 @@ class Recorder:
             "lots": len(market.lots),  # with lots_let, the share of lot-months let
             "lots_let": (market.lot_contract() >= 0).sum(),
         }
+        row.update(people_account(market))
         for g, name in enumerate(self.groups):
-            row[f"referrals_{name}"] = month.referred[:, g].sum()
+            row[f"referrals_{name}"] = arrived[g]
             row[f"outcomes_{name}"] = month.outcomes[:, g].sum()
         for key, value in row.items():
             self.rows.setdefault(key, []).append(float(value))
 
     def series(self) -> dict[str, np.ndarray]:
         return {key: np.array(values) for key, values in self.rows.items()}
+
+
+PEOPLE_STATES = ("waiting", "on_caseload", "in_work", "sustained", "left_with_outcome", "left_without_outcome",
+                 "left_unserved")
+
+
+def people_account(market: Market) -> dict[str, float]:
+    """Where everyone ever referred is at the end of the month: each person in exactly one state.
+
+    waiting: on the caseload of a fallen contract or failed provider, awaiting a new holder;
+    on_caseload: supported by a delivering placement; in_work: started, outcome not yet paid;
+    sustained: outcome paid, earning sustainment payments; left_*: gone, with or without an
+    outcome, or turned away on referral because no provider held the lot (cumulative).
+    """
+    pl = market.placements
+    live = pl.live(market)
+    caseload = pl.caseload.sum(axis=(1, 2))
+    return {
+        "waiting": float(caseload[~live].sum()),
+        "on_caseload": float(caseload[live].sum()),
+        "in_work": float(pl.in_work.sum()),
+        "sustained": float(pl.sustaining.sum()),
+        "left_with_outcome": market.events.get("left_with_outcome", 0.0),
+        "left_without_outcome": market.events.get("left_without_outcome", 0.0),
+        "left_unserved": float(market.unserved_by_group.sum()),
+    }
 
 
 def _provider_table(market: Market) -> dict[str, np.ndarray]:
@@ -134,4 +168,6 @@ def _provider_table(market: Market) -> dict[str, np.ndarray]:
         "reserves_gbp": market.ledger.balances[p.account] / 100.0,
         "small": p.is_small(market.small_max),
         "size_band": p.size_band(market.scenario.sector.size_band_edges_gbp),
+        "entry_size_band": p.size_band(market.scenario.sector.size_band_edges_gbp, p.entry_turnover_gbp),
+        "peak_turnover_gbp": p.peak_turnover_gbp.copy(), "entry_turnover_gbp": p.entry_turnover_gbp.copy(),
     }

@@ -4,8 +4,8 @@ Each fitted parameter is a multiplier on every provider band's effectiveness for
 group; its target is that group's outcome rate over the run (outcomes over referrals, which
 equals the cohort rate once every cohort has finished). A group's rate rises with its
 multiplier, so the fit is a damped fixed-point iteration on the part of the rate that providers
-add above the no-support rate, on the same replicate seeds every round (common random numbers),
-until every group is within the tolerance.
+add above the no-support rate, then a bisection once the target is bracketed, on the same
+replicate seeds every round (common random numbers), until every group is within the tolerance.
 """
 
 from __future__ import annotations
@@ -66,6 +66,11 @@ def calibrate(
     groups = _fitted_groups(baseline, targets)
     base_rate = _no_support_rates(baseline)
     multipliers = {g: 1.0 for g in groups}
+    # Once a group's rate has been seen on both sides of its target, the multiplier is bisected
+    # (geometrically) between the two: the market's response is not smooth (weak providers hand
+    # contracts back), and a fixed-point step can jump over the target for ever.
+    below = {g: 0.0 for g in groups}
+    above = {g: np.inf for g in groups}
     for round_ in range(1, rounds + 1):
         summary = _simulate(_with_multipliers(baseline, multipliers), replicates, seed, executor)
         misses = {g: summary[f"outcome_rate_{g}"]["mean"] - targets.targets[f"outcome_rate_{g}"] for g in groups}
@@ -73,6 +78,13 @@ def calibrate(
         if max(abs(m) for m in misses.values()) <= tolerance:
             break
         for g in groups:
+            if misses[g] > 0:
+                above[g] = min(above[g], multipliers[g])
+            else:
+                below[g] = max(below[g], multipliers[g])
+            if below[g] > 0 and np.isfinite(above[g]):
+                multipliers[g] = float(np.sqrt(below[g] * above[g]))
+                continue
             added_now = max(summary[f"outcome_rate_{g}"]["mean"] - base_rate[g], 1e-4)
             added_wanted = max(targets.targets[f"outcome_rate_{g}"] - base_rate[g], 1e-4)
             multipliers[g] *= float(np.clip(added_wanted / added_now, 0.5, 2.0))

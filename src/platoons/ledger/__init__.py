@@ -24,6 +24,8 @@ class Account(IntEnum):
     CREDITORS = 7  # losses written off when a provider fails
     OPENING_RESERVES = 8  # where organisations' starting reserves come from
     INVESTORS = 9
+    COMMISSIONING = 10  # the commissioner's own costs: procurement, contract management, evaluation
+    TRANSITION = 11  # what changing provider costs: mobilisation and transfers
 
 
 class Kind(IntEnum):
@@ -47,6 +49,11 @@ class Kind(IntEnum):
     WRITE_OFF = 15
     GAIN_SHARE = 16  # an alliance's surplus shared with its members
     PAIN_SHARE = 17  # members' share of an alliance's overspend
+    PROCUREMENT = 18  # running a tender: per lot and per bid evaluated
+    CONTRACT_MANAGEMENT = 19
+    EVALUATION = 20  # evaluating an outcomes-finance contract
+    MOBILISATION = 21  # an incoming holder setting up a lot it takes over
+    TRANSFER = 22  # moving a person's case (and staff) to a new provider
 
 
 class Role(IntEnum):
@@ -63,6 +70,7 @@ class Role(IntEnum):
 
 
 COMMISSIONER_PAYMENTS = (Kind.BLOCK, Kind.FEE, Kind.ATTACHMENT, Kind.OUTCOME, Kind.SUSTAINMENT, Kind.GAIN_SHARE)
+COMMISSIONING_COSTS = (Kind.PROCUREMENT, Kind.CONTRACT_MANAGEMENT, Kind.EVALUATION)
 COSTS = (Kind.STAFF, Kind.OVERHEAD, Kind.COMPLIANCE, Kind.BID, Kind.COORDINATION, Kind.CAPACITY_SPEND)
 
 

@@ -18,8 +18,7 @@ from platoons.market.state import Contract, Market
 
 def reimburse(market: Market, costs: dict[Kind, np.ndarray]) -> None:
     pl = market.placements
-    total = sum(costs.values())
-    pence = to_pence(total)
+    pence = sum(to_pence(amount) for amount in costs.values())  # exactly what each cost posting will take
     market.ledger.post(Account.COMMISSIONER, market.providers.account[pl.provider], pence, Kind.FEE, Role.ALLIANCE)
     pl.paid_this_year += pence / 100.0
     market.add_income(pl.provider, pence)

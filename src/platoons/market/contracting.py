@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from platoons.ledger import Account
+from platoons.ledger import Account, Kind, to_pence
 from platoons.market.prices import expected_path, stage_depths
 from platoons.market.state import Contract, Market, Placements
 from platoons.population import monthly_hazard
-from platoons.tender.bidding import Win, let_contracts
+from platoons.market.bidding import Win, let_contracts
 
 
-def let_lots(market: Market, lot_ids: np.ndarray, end_month: int) -> None:
-    """Tender `lot_ids`, sign the winners' contracts, and hand the lots' people to them."""
-    wins = let_contracts(market, lot_ids)
+def let_lots(market: Market, lot_ids: np.ndarray, end_month: int, relaxed: bool = False) -> float:
+    """Tender `lot_ids`, sign the winners' contracts and hand the lots' people to them.
+
+    Returns what the tender cost the commissioner (GBP), which is posted to the ledger."""
+    bids_before = market.events.get("bids", 0.0)
+    wins = let_contracts(market, lot_ids, relaxed)
     market.count("tenders")
+    costs = market.scenario.design.commissioning_costs
+    cost = costs.procurement_gbp_per_lot * len(lot_ids) + costs.evaluation_gbp_per_bid * (market.events.get("bids", 0.0) - bids_before)
+    market.ledger.post(Account.COMMISSIONER, Account.COMMISSIONING, to_pence(cost), Kind.PROCUREMENT)
+    sign_and_hand_over(market, wins, lot_ids, end_month)
+    return cost
+
+
+def sign_and_hand_over(market: Market, wins: list[Win], lot_ids: np.ndarray, end_month: int) -> list[Contract]:
+    """Sign the winners' contracts and hand the people of the lots they won to them."""
     old = market.placements
     new_contracts = [_sign(market, win, end_month) for win in wins]
     first = len(market.contracts)
@@ -22,15 +34,17 @@ def let_lots(market: Market, lot_ids: np.ndarray, end_month: int) -> None:
     fresh = _placements(market, wins, first)
     fresh.cohort[:] = cohort_of(market)
     market.providers.last_role[fresh.provider] = fresh.role
-    keep = np.ones(len(old), bool) if old is not None else np.zeros(0, bool)
-    if old is not None:
-        keep = ~np.isin(old.lot, lot_ids)
-    moving = _subset(old, ~keep) if old is not None else None
-    if moving is not None and len(moving):
-        fresh = _hand_over(market, moving, fresh)
-    market.placements = _concat(_subset(old, keep), fresh) if old is not None else fresh
-    let = set(int(l) for win in wins for l in win.lots)
-    market.count("lots_unlet", len(set(int(l) for l in lot_ids) - let))
+    let = np.array(sorted({int(l) for win in wins for l in win.lots}), dtype=np.int64)
+    # People of a lot that found no new holder stay where they are, waiting for the next re-let.
+    moving = np.isin(old.lot, let)
+    if moving.any():
+        fresh, moved = _hand_over(market, _subset(old, moving), fresh)
+        old.caseload[moving] = 0  # moved, not copied
+        for lot, (outgoing, people) in moved.items():
+            _charge_transition(market, lot, outgoing, fresh, people)
+    market.placements = _concat(old, fresh)
+    market.count("lots_unlet", len(set(int(l) for l in lot_ids) - set(let.tolist())))
+    return new_contracts
 
 
 def _sign(market: Market, win: Win, end_month: int) -> Contract:
@@ -42,11 +56,14 @@ def _sign(market: Market, win: Win, end_month: int) -> Contract:
     else:
         holder, account = -1, int(market.ledger.open_accounts(1)[0])  # the consortium's centre
     market.count("contracts_let")
+    p = market.providers
+    band = int(p.size_band(market.scenario.sector.size_band_edges_gbp)[team.lead]) if team.lead >= 0 else -1
     return Contract(
         lots=win.lots, holder=holder, account=account, price_ratio=win.price_ratio,
         start_month=market.month, end_month=end_month, risk_fee_gbp=win.risk_fee_gbp, members=team.providers,
         fee_per_referral_gbp=win.fee_per_referral_gbp, budget_gbp_per_year=win.budget_gbp_per_year,
-        replacements=list(win.replacements),
+        replacements=list(win.replacements), holder_size_band=band,
+        in_house=bool(team.lead >= 0 and p.in_house[team.lead]),
     )
 
 
@@ -79,22 +96,25 @@ def _depth(market: Market) -> tuple[int, int, int]:
     return stage_depths(market.world, market.prices)
 
 
-def _hand_over(market: Market, moving: Placements, fresh: Placements) -> Placements:
-    """People of re-let lots move to the new holders, by referral share, each cohort kept apart.
+def _hand_over(market: Market, moving: Placements, fresh: Placements) -> tuple[Placements, dict]:
+    """People on the caseloads of re-let lots move to the new holders, by referral share, each cohort
+    kept apart; people in work stay with the provider that supported them, which is paid for their
+    outcomes if its contract ended in good order (run-off). Returns the placements and, for each
+    lot that changed hands, who left it and how many people moved.
 
     The current cohort joins the fresh placements; earlier cohorts get placements of their own
     with the same providers that take no referrals, so cohort outcomes stay traceable.
     """
-    carried = []
+    carried, moved = [], {}
     for cohort in np.unique(moving.cohort):
         into = fresh if cohort == cohort_of(market) else _copy(fresh, int(cohort))
-        _move_by_lot(market, _subset(moving, moving.cohort == cohort), into)
+        _move_by_lot(market, _subset(moving, moving.cohort == cohort), into, moved)
         if into is not fresh:
             into.share[:] = 0.0
             carried.append(_subset(into, into.people() > 0))
     for part in carried:
         fresh = _concat(fresh, part)
-    return fresh
+    return fresh, moved
 
 
 def _copy(rows: Placements, cohort: int) -> Placements:
@@ -104,21 +124,38 @@ def _copy(rows: Placements, cohort: int) -> Placements:
     return copy
 
 
-def _move_by_lot(market: Market, moving: Placements, into: Placements) -> None:
+def _move_by_lot(market: Market, moving: Placements, into: Placements, moved: dict) -> None:
     for lot in np.unique(moving.lot):
         source = moving.lot == lot
         target = np.flatnonzero(into.lot == lot)
-        people = int(moving.people()[source].sum())
+        people = int(moving.caseload[source].sum())
         if people == 0:
-            continue
-        if len(target) == 0:
-            market.count("people_dropped", people)
             continue
         if set(moving.provider[source].tolist()) != set(into.provider[target].tolist()):
             market.count("people_transferred", people)
-        for stock in ("caseload", "in_work", "sustaining"):
-            pooled = getattr(moving, stock)[source].sum(axis=0)  # [group, depth]
-            getattr(into, stock)[target] += split(pooled, into.share[target], market.rng["routing"])
+            outgoing, count = moved.get(int(lot), (set(), 0))
+            moved[int(lot)] = (outgoing | set(moving.provider[source].tolist()), count + people)
+        pooled = moving.caseload[source].sum(axis=0)  # [group, depth]
+        into.caseload[target] += split(pooled, into.share[target], market.rng["routing"])
+
+
+def _charge_transition(market: Market, lot: int, outgoing: set, fresh: Placements, people: int) -> None:
+    """The incoming holder pays to mobilise a lot it takes over and to take on each person's case,
+    and delivers at reduced quality while it mobilises."""
+    rules = market.scenario.design.transitions
+    rows = np.flatnonzero(fresh.lot == lot)
+    contract = market.contracts[int(fresh.contract[rows[0]])]
+    mobilise, transfer = rules.mobilisation_gbp_per_lot, rules.transfer_gbp_per_person * people
+    payer = Account.COMMISSIONER if contract.in_house else contract.account  # the in-house service is paid its costs
+    market.ledger.post(payer, Account.TRANSITION, to_pence(mobilise), Kind.MOBILISATION)
+    market.ledger.post(payer, Account.TRANSITION, to_pence(transfer), Kind.TRANSFER)
+    contract.mobilising_until = market.month + rules.mobilisation_months
+    market.transitions.append({
+        "lot": market.lots.names[lot], "month": market.month,
+        "from_providers": ";".join(f"p{q}" for q in sorted(outgoing)),
+        "to_providers": ";".join(f"p{q}" for q in sorted(set(fresh.provider[rows].tolist()))),
+        "people": people, "cost_gbp": float(mobilise + transfer),
+    })
 
 
 def split(pooled: np.ndarray, shares: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -179,3 +216,40 @@ def _subset(pl: Placements, mask: np.ndarray) -> Placements:
 def _concat(a: Placements, b: Placements) -> Placements:
     return Placements(**{name: np.concatenate([getattr(a, name), getattr(b, name)]) for name in a.__dataclass_fields__})
 
+
+
+def reassign(market: Market, provider: int, rows: np.ndarray, cause: str) -> int:
+    """A provider leaves its placements `rows` (it failed, closed or withdrew). A contract it holds
+    ends; in an alliance the next in line joins; otherwise the fellow provider of the same contract
+    and lot with most room takes over its people (into its row of the same cohort) and its referral
+    share and places (into its newest row). Returns the people moved to another provider."""
+    from platoons.market import alliance  # alliance builds on this module
+
+    p = market.providers
+    moved = 0
+    for row in rows:
+        pl = market.placements
+        contract = market.contracts[pl.contract[row]]
+        if contract.holder == provider:
+            contract.end(cause, market.month)  # the chain falls with its holder; the commissioner steps in
+            continue
+        if alliance.replace_member(market, contract, int(row)):
+            moved += int(pl.people()[row])
+            continue
+        same_unit = (pl.contract == pl.contract[row]) & (pl.lot == pl.lot[row]) & p.active[pl.provider] & (pl.provider != provider)
+        mates = np.flatnonzero(same_unit)
+        if len(mates) == 0:
+            contract.end(cause, market.month)
+            continue
+        people = pl.people()
+        fellows = np.unique(pl.provider[mates])
+        room = [pl.capacity[mates[pl.provider[mates] == q]].max() - people[mates[pl.provider[mates] == q]].sum() for q in fellows]
+        rows_of = mates[pl.provider[mates] == fellows[int(np.argmax(room))]]
+        heir = rows_of[np.argmax(pl.cohort[rows_of])]
+        peer = rows_of[pl.cohort[rows_of] == pl.cohort[row]]
+        moved += int(people[row])
+        move_people(market, np.array([row]), int(peer[0] if len(peer) else heir))
+        pl.share[heir] += pl.share[row]
+        pl.capacity[heir] += pl.capacity[row]
+        pl.share[row] = 0.0
+    return moved

@@ -1,8 +1,8 @@
 """The monthly market engine: one step a month, in a fixed order.
 
-    capacity grants (each year) -> tender (at the start, at contract end, and to replace failed
-    holders) -> referrals -> delivery -> settlement -> failures
-    -> record -> year end (learning, growth, shrinking, entry)
+    capacity grants (each year) -> tender (at the start and at contract end) -> stewardship of
+    lots without a holder -> referrals -> delivery -> settlement -> commissioning costs ->
+    exits (reviews and notices) -> failures -> record -> year end (learning, growth, shrinking, entry)
 """
 
 from __future__ import annotations
@@ -12,13 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from platoons.ledger import Account, Kind, Role, to_pence
-from platoons.market import alliance, outcomes_finance, performance
-from platoons.market.contracting import let_lots, move_people, open_cohort_if_due
+from platoons.market import alliance, commissioning, exits, outcomes_finance, performance, stewardship
+from platoons.market.contracting import cohort_of, let_lots, open_cohort_if_due, reassign
+from platoons.market.prices import outcome_risk_share
 from platoons.market.state import Market
 from platoons.population import draw_entrants, monthly_hazard
-
-
-RELET_EVERY_MONTHS = 3  # assumption: an emergency procurement takes a quarter
 
 
 @dataclass
@@ -34,12 +32,16 @@ class Month:
 
 def step(market: Market, record) -> None:
     """Advance the market by one month."""
+    market.ledger.month = market.month
     if market.month % 12 == 0:
         give_capacity_grants(market)  # before the tender, so that what grants buy can show in bids
     tender_if_due(market)
+    stewardship.respond(market)
     open_cohort_if_due(market)
     month = deliver(market, refer(market))
     settle(market, month)
+    commissioning.charge(market)
+    exits.review(market)
     handle_failures(market)
     record(market, month)
     if market.month % 12 == 11:
@@ -54,25 +56,15 @@ def tender_if_due(market: Market) -> None:
     terms = market.scenario.design.contract
     run_months = market.scenario.run.months
     end = lambda start: min(start + terms.length_months, run_months) if terms.retender else run_months  # noqa: E731
-    all_lots = np.arange(len(market.lots))
     if market.month == 0:
-        let_lots(market, all_lots, end(0))
+        let_lots(market, np.arange(len(market.lots)), end(0))
         return
     expiring = [c for c in market.contracts if c.active and c.end_month == market.month]
     if expiring and terms.retender:
         for contract in expiring:
-            contract.active = False
+            contract.end("expired", market.month)
         lots = np.unique(np.concatenate([np.array(c.lots) for c in expiring]))
         let_lots(market, lots, end(market.month))
-    orphaned = np.flatnonzero(market.lot_contract() < 0)
-    if len(orphaned) and market.month % RELET_EVERY_MONTHS == 0:
-        # Lots with no holder (none bid, or the holder failed) are re-let each quarter.
-        let_lots(market, orphaned, min(_next_end(market), run_months))
-
-
-def _next_end(market: Market) -> int:
-    ends = [c.end_month for c in market.contracts if c.active]
-    return max(ends) if ends else market.month + market.scenario.design.contract.length_months
 
 
 # --- capacity grants -----------------------------------------------------------------------
@@ -116,18 +108,22 @@ def refer(market: Market) -> np.ndarray:
     by_lot = _split_areas(by_area, market.area_share, rng)
     holder = market.lot_contract()
     market.count("referrals", by_area.sum())
-    market.count("referrals_unserved", by_lot[holder < 0].sum())
     referred = np.zeros(pl.share.shape, dtype=np.int64)
-    live = _live_placements(market)
+    unserved = by_area.sum(axis=0) - by_lot.sum(axis=0)  # [group] in parts of areas no lot covers
+    live = market.placements.live(market)
     delivery_rng = market.rng["routing"]
-    for lot in np.flatnonzero(holder >= 0):
-        rows = np.flatnonzero((pl.lot == lot) & (pl.contract == holder[lot]) & live)
-        if len(rows) == 0:
-            market.count("referrals_unserved", by_lot[lot].sum())
+    for lot in range(len(holder)):
+        rows = np.flatnonzero((pl.lot == lot) & (pl.contract == holder[lot]) & live) if holder[lot] >= 0 else []
+        shares = pl.share[rows].T if len(rows) else np.zeros((by_lot.shape[1], 0))  # [group, placement]
+        taken = shares.sum(axis=1) > 0
+        unserved += np.where(taken, 0, by_lot[lot])
+        if not taken.any():
             continue
-        shares = pl.share[rows].T  # [group, placement]
         shares = shares / np.maximum(shares.sum(axis=1, keepdims=True), 1e-12)
-        referred[rows] = delivery_rng.multinomial(by_lot[lot], shares).T
+        referred[rows] = delivery_rng.multinomial(np.where(taken, by_lot[lot], 0), shares).T
+    # A referral with no provider to go to is turned away: it leaves at once, counted as unserved.
+    market.unserved_by_group += unserved
+    market.count("referrals_unserved", unserved.sum())
     pl.caseload[:, :, 0] += referred
     pl.referred_this_year += referred
     pl.referred_total += referred
@@ -153,32 +149,27 @@ def _split_areas(by_area: np.ndarray, area_share: np.ndarray, rng: np.random.Gen
     return by_lot
 
 
-def _live_placements(market: Market) -> np.ndarray:
-    pl = market.placements
-    active_contract = np.array([c.active for c in market.contracts], dtype=bool)
-    return market.providers.active[pl.provider] & (active_contract[pl.contract] if len(pl) else np.zeros(0, bool))
-
-
 def deliver(market: Market, referred: np.ndarray) -> Month:
     """Support, job starts, sustained outcomes, sustainment and exits, drawn for whole cohorts."""
     world, pl, p = market.world, market.placements, market.providers
     rng = market.rng["delivery"]
     dynamics = market.scenario.sector.dynamics
-    live = _live_placements(market)
+    live = market.placements.live(market)
     served = pl.caseload.sum(axis=2) * live[:, None]
     unit = _delivery_units(pl)  # cohorts of one provider in one lot share its places
     load = np.bincount(unit, weights=served.sum(axis=1))[unit]
     places = np.zeros(unit.max() + 1 if len(unit) else 0)
     np.maximum.at(places, unit, pl.capacity)
     overload = np.minimum(1.0, places[unit] / np.maximum(load, 1)) ** dynamics.overload_elasticity
-    quality = (1.0 - dynamics.staff_turnover_effect * p.staff_turnover[pl.provider]) * overload * _friction(market)
+    quality = (1.0 - dynamics.staff_turnover_effect * p.staff_turnover[pl.provider]) * overload * _friction(market) * _mobilising(market)
     hazard = world.no_support_hazard[None, :] + monthly_hazard(p.effectiveness[pl.provider]) * quality[:, None]
     # People whose contract has fallen wait for the lot to be re-let without support: the no-support chance.
     hazard = np.where(live[:, None], np.clip(hazard, 0.0, 1.0), world.no_support_hazard[None, :])
 
     keep = 1.0 - world.job_loss
     at_risk = np.arange(pl.in_work.shape[2])[None, :] < world.sustain_months[:, None]  # jobs are not lost awaiting data
-    pl.in_work -= _draw(rng, pl.in_work, (world.job_loss[:, None] * at_risk)[None])
+    lost_job = _draw(rng, pl.in_work, (world.job_loss[:, None] * at_risk)[None])
+    pl.in_work -= lost_job
     paid_at = world.sustain_months + market.prices.outcome_lag_months
     outcomes = _take_last(pl.in_work, paid_at - 1)
     _age(pl.in_work)
@@ -189,14 +180,18 @@ def deliver(market: Market, referred: np.ndarray) -> Month:
     outcomes[:, immediate] += new_starts[:, immediate]
     pl.in_work[:, ~immediate, 0] += new_starts[:, ~immediate]
 
-    pl.sustaining -= _draw(rng, pl.sustaining, (1.0 - keep)[None, :, None])
+    left_in_work = _draw(rng, pl.sustaining, (1.0 - keep)[None, :, None])
+    pl.sustaining -= left_in_work
     payments = _paid_sustainment(pl.sustaining, market.prices.sustainment_payments)
-    _take_last(pl.sustaining, market.prices.sustainment_payments - 1)
+    finished = _take_last(pl.sustaining, market.prices.sustainment_payments - 1).sum()
     _age(pl.sustaining)
-    pl.sustaining[:, :, 0] += outcomes * (market.prices.sustainment_payments > 0)[None, :]
+    with_payments = market.prices.sustainment_payments > 0
+    pl.sustaining[:, :, 0] += outcomes * with_payments[None, :]
+    market.count("left_with_outcome", left_in_work.sum() + finished + outcomes[:, ~with_payments].sum())
 
-    market.count("completed_without_outcome", _take_last(pl.caseload, world.max_months - 1).sum())
+    market.count("left_without_outcome", _take_last(pl.caseload, world.max_months - 1).sum())
     _age(pl.caseload)
+    _rejoin_caseload(pl.caseload, lost_job, world.max_months)
     pl.outcomes_total += outcomes
     pl.outcomes_this_year += outcomes
     _add_by_cohort(market.cohort_outcomes, pl.cohort, outcomes)
@@ -223,6 +218,13 @@ def _delivery_units(pl) -> np.ndarray:
     return np.unique(key, return_inverse=True)[1].reshape(-1)
 
 
+def _mobilising(market: Market) -> np.ndarray:
+    """Quality of each placement while its holder mobilises a lot it took over (1 otherwise)."""
+    pl = market.placements
+    until = np.array([c.mobilising_until for c in market.contracts], dtype=np.int64)[pl.contract] if len(pl) else np.zeros(0)
+    return np.where(market.month < until, market.scenario.design.transitions.mobilisation_quality, 1.0)
+
+
 def _friction(market: Market) -> np.ndarray:
     """Quality lost in consortia to a weak centre and infighting, growing with membership."""
     pl = market.placements
@@ -240,6 +242,18 @@ def _take_last(stock: np.ndarray, last_index: np.ndarray) -> np.ndarray:
             taken[:, g] = stock[:, g, index]
             stock[:, g, index:] = 0
     return taken
+
+
+def _rejoin_caseload(caseload: np.ndarray, lost_job: np.ndarray, max_months: np.ndarray) -> None:
+    """People who lose their job before an outcome is paid go back on the caseload, as the real
+    programmes kept them. The engine does not remember how long they waited before starting, so
+    each rejoins at its months in work (a lower bound on its time on the programme)."""
+    depth = lost_job.shape[2]
+    for g, last in enumerate(max_months - 1):
+        k = min(int(last), depth)
+        caseload[:, g, :k] += lost_job[:, g, :k]
+        if k < depth:
+            caseload[:, g, k] += lost_job[:, g, k:].sum(axis=1)
 
 
 def _age(stock: np.ndarray) -> None:
@@ -264,6 +278,9 @@ def settle(market: Market, month: Month) -> None:
         return
     model = market.scenario.design.delivery.model
     costs = delivery_costs(market, month)
+    in_house = np.array([c.in_house for c in market.contracts], dtype=bool)[pl.contract]
+    if in_house.any() and model != "alliance":  # alliances reimburse every placement anyway
+        alliance.reimburse(market, {kind: amount * in_house for kind, amount in costs.items()})
     if model == "alliance":
         alliance.reimburse(market, costs)
     elif model == "outcomes_finance":
@@ -287,9 +304,11 @@ def _gross_payments(market: Market, month: Month) -> dict[Kind, np.ndarray]:
     contracts = market.contracts
     start = np.array([c.start_month for c in contracts])[pl.contract]
     ratio = np.array([c.price_ratio for c in contracts])[pl.contract]
-    live = np.array([c.active for c in contracts], dtype=bool)[pl.contract]
-    years = (market.month - start) // 12
-    mult = prices.multipliers_for(years) * (ratio * live)[:, None]  # [placement, payment type]
+    live = np.array([c.active for c in contracts], dtype=bool)[pl.contract] & market.providers.active[pl.provider]
+    run_off = np.array([c.run_off for c in contracts], dtype=bool)[pl.contract] & market.providers.active[pl.provider]
+    mult = prices.multipliers_for(_payment_years(market, start)) * (ratio * live)[:, None]  # [placement, payment type]
+    # Outcomes of work done under a contract that ended in good order are still paid to whoever did it.
+    mult[:, 3:] += prices.multipliers_for(_payment_years(market, start))[:, 3:] * (ratio * run_off)[:, None]
     expected = market.lots.referrals[pl.lot] * pl.share  # block pays for expected, not actual, referrals
     per_group = {
         Kind.BLOCK: expected * prices.block,
@@ -302,6 +321,13 @@ def _gross_payments(market: Market, month: Month) -> dict[Kind, np.ndarray]:
     for kind, amounts in by_group.items():
         market.payments_by_group[int(kind)] += amounts.sum(axis=0)
     return {kind: amounts.sum(axis=1) for kind, amounts in by_group.items()}
+
+
+def _payment_years(market: Market, start: np.ndarray) -> np.ndarray:
+    """The year of the payment table that applies: the programme's year, or each contract's own."""
+    if market.scenario.design.transitions.taper_by == "programme_year":
+        return np.full(len(start), market.month // 12)
+    return (market.month - start) // 12
 
 
 def _pass_down(market: Market, month: Month, gross: dict[Kind, np.ndarray], holder_account: np.ndarray) -> None:
@@ -323,7 +349,7 @@ def _pass_down(market: Market, month: Month, gross: dict[Kind, np.ndarray], hold
             received += passed
     elif design.delivery.model == "prime":
         rules = design.delivery.prime
-        risk_share = _risk_share(rules, pl.role)
+        risk_share = outcome_risk_share(rules, pl.role)
         for kind, amount in gross.items():
             at_risk = risk_share if kind in (Kind.OUTCOME, Kind.SUSTAINMENT) else 1.0
             passed = to_pence((1.0 - rules.management_fee) * at_risk * amount) * down
@@ -344,17 +370,11 @@ def _pass_down(market: Market, month: Month, gross: dict[Kind, np.ndarray], hold
         market.add_income(pl.provider, gross_pence)
 
 
-def _risk_share(rules, roles: np.ndarray) -> np.ndarray:
-    """Share of outcome risk each placement's provider carries for its prime."""
-    tier2 = rules.risk_passed_down if rules.tier2_risk_passed_down is None else rules.tier2_risk_passed_down
-    return np.where(roles == Role.TIER2, tier2, rules.risk_passed_down)
-
-
 def delivery_costs(market: Market, month: Month) -> dict[Kind, np.ndarray]:
     """This month's front-line, overhead and compliance costs of each placement, in GBP."""
     pl, p, world = market.placements, market.providers, market.world
     dynamics = market.scenario.sector.dynamics
-    live = _live_placements(market)
+    live = market.placements.live(market)
     staff = (month.served * world.cost_to_serve_gbp).sum(axis=1)
     # Compliance and reporting fall once a month on each provider's part of a lot that has people
     # to report on, whatever the number of cohorts; the cost is spread over its cohorts by caseload.
@@ -403,39 +423,19 @@ def _share_loss(market: Market, provider: int) -> None:
     market.count("liability_calls", len(fellows))
 
 
-def _fail(market: Market, provider: int) -> None:
+def _fail(market: Market, provider: int, exit_kind: str = "insolvency", cause: str = "its reserves ran out") -> None:
     p, pl = market.providers, market.placements
+    mine = np.flatnonzero(pl.provider == provider)
+    # Disrupted: people being supported (on a caseload or in work awaiting the outcome) by a
+    # placement that was delivering; people already waiting for a re-let are not counted again.
+    supported = pl.caseload[mine].sum(axis=(1, 2)) + pl.in_work[mine].sum(axis=(1, 2))
+    market.count("people_disrupted", int(supported[pl.live(market)[mine]].sum()))
     p.active[provider] = False
     p.failed[provider] = True
     p.exit_month[provider] = market.month
     market.count("failures")
-    mine = np.flatnonzero(pl.provider == provider)
-    market.count("people_disrupted", int(pl.people()[mine].sum()))
-    for row in mine:
-        contract = market.contracts[pl.contract[row]]
-        if contract.holder == provider:
-            contract.active = False  # the chain falls with its holder; the lot is re-let
-            continue
-        if alliance.replace_member(market, contract, int(row)):
-            pl = market.placements
-            continue
-        same_unit = (pl.contract == pl.contract[row]) & (pl.lot == pl.lot[row]) & p.active[pl.provider]
-        mates = np.flatnonzero(same_unit)
-        if len(mates) == 0:
-            contract.active = False
-            continue
-        # The fellow provider with most room takes over: the people into its row of the same
-        # cohort, the referral share and places into its newest row.
-        people = pl.people()
-        fellows = np.unique(pl.provider[mates])
-        room = [pl.capacity[mates[pl.provider[mates] == q]].max() - people[mates[pl.provider[mates] == q]].sum() for q in fellows]
-        rows_of = mates[pl.provider[mates] == fellows[int(np.argmax(room))]]
-        heir = rows_of[np.argmax(pl.cohort[rows_of])]
-        peer = rows_of[pl.cohort[rows_of] == pl.cohort[row]]
-        move_people(market, np.array([row]), int(peer[0] if len(peer) else heir))
-        pl.share[heir] += pl.share[row]
-        pl.capacity[heir] += pl.capacity[row]
-        pl.share[row] = 0.0
+    moved = reassign(market, provider, mine, "failed")
+    exits.record(market, provider, exit_kind, cause, moved)
 
 
 # --- the year end --------------------------------------------------------------------------
@@ -447,7 +447,8 @@ def close_year(market: Market) -> None:
     dynamics = market.scenario.sector.dynamics
     referral_months = market.scenario.world.referral_months
     if referral_months is None or market.month < referral_months:  # no referrals, no bid candy to count
-        named_tier2 = _live_placements(market) & (pl.role == Role.TIER2) & (pl.share.sum(axis=1) > 0)
+        # Every tier 2 named in a standing contract counts, whatever share the prime gives it.
+        named_tier2 = market.placements.live(market) & (pl.role == Role.TIER2) & (pl.cohort == cohort_of(market))
         market.count("tier2_years", named_tier2.sum())
         market.count("tier2_idle_years", (named_tier2 & (pl.referred_this_year.sum(axis=1) == 0)).sum())
         _record_supply_chains(market)
@@ -455,7 +456,7 @@ def close_year(market: Market) -> None:
     pl.referred_this_year[:] = 0
     pl.outcomes_this_year[:] = 0
     delivering = np.zeros(len(p), bool)
-    delivering[pl.provider[_live_placements(market)]] = True
+    delivering[pl.provider[market.placements.live(market)]] = True
     p.experience_years[delivering] += 1
     gain = np.minimum(dynamics.max_learning, dynamics.learning_rate * p.experience_years)
     p.effectiveness = p.base_effectiveness * (1.0 + gain[:, None])
@@ -469,17 +470,20 @@ def close_year(market: Market) -> None:
     p.turnover_gbp = p.other_income_gbp + income
     p.peak_turnover_gbp = np.maximum(p.peak_turnover_gbp, p.turnover_gbp)
     _open_in_new_areas(market)
-    closing = np.flatnonzero(p.active & (p.turnover_gbp < dynamics.exit_turnover_gbp))
+    # Only a provider that lost its service income shrinks towards closure; a small group that never
+    # held a contract lives on its other income, however small.
+    closing = np.flatnonzero(lost & (p.turnover_gbp < dynamics.exit_turnover_gbp))
     for provider in closing:
-        _fail(market, int(provider))
+        _fail(market, int(provider), "closure", "it lost its service income and shrank below the exit floor")
         p.failed[provider] = False  # closed, not failed
     market.count("closures", len(closing))
     market.count("failures", -len(closing))
     p.service_income_pence[:] = 0
 
-    entrants = draw_entrants(market.scenario, market.world, market.ledger, market.rng["entry"], market.month + 1)
-    p.extend(entrants)
-    market.count("entries", len(entrants))
+    if market.month + 1 < market.scenario.run.months:  # nobody enters after the run ends
+        entrants = draw_entrants(market.scenario, market.world, market.ledger, market.rng["entry"], market.month + 1)
+        p.extend(entrants)
+        market.count("entries", len(entrants))
     market.year_start_pence = market.ledger.balances[p.account].copy()
 
 
@@ -490,7 +494,7 @@ NATIONAL_REACH_GBP = 50_000_000.0  # assumption: turnover at which a regional pr
 def _record_supply_chains(market: Market) -> None:
     """This year's referrals to each role, and how many named providers in it received none."""
     pl = market.placements
-    taking = _live_placements(market) & (pl.share.sum(axis=1) > 0)
+    taking = market.placements.live(market) & (pl.share.sum(axis=1) > 0)
     for role in np.unique(pl.role[taking]):
         rows = taking & (pl.role == role)
         received = np.bincount(pl.provider[rows], weights=pl.referred_this_year[rows].sum(axis=1), minlength=len(market.providers))

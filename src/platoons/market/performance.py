@@ -82,7 +82,7 @@ def _hand_to(market: Market, rivals: np.ndarray, share_by_area: np.ndarray) -> N
 def _terminate(market: Market, c: int) -> None:
     contract = market.contracts[c]
     rivals = _competitors(market, c)
-    contract.active = False
+    contract.end("terminated", market.month)
     market.count("terminations")
     if len(rivals) == 0:
         return  # the lot is re-let like any other without a holder

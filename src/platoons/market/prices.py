@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from platoons.ledger import Role
 from platoons.population import World
 from platoons.scenario.schema import Scenario
 
@@ -42,9 +43,16 @@ class Prices:
             return np.ones((len(contract_years), len(PAYMENT_TYPES)))
         return self.by_year[np.minimum(contract_years, len(self.by_year) - 1)]
 
-    def mean_multipliers(self, months: int) -> np.ndarray:
-        years = [self.multipliers(m // 12) for m in range(months)]
+    def mean_multipliers(self, months: int, first_year_month: int = 0) -> np.ndarray:
+        """Mean multipliers over a contract of `months`, starting `first_year_month` months into the table."""
+        years = [self.multipliers((first_year_month + m) // 12) for m in range(months)]
         return np.mean(years, axis=0)
+
+
+def outcome_risk_share(prime_rules, roles: np.ndarray) -> np.ndarray:
+    """Share of outcome risk a prime passes to each subcontractor role (tier 2 may have its own)."""
+    tier2 = prime_rules.risk_passed_down if prime_rules.tier2_risk_passed_down is None else prime_rules.tier2_risk_passed_down
+    return np.where(roles == Role.TIER2, tier2, prime_rules.risk_passed_down)
 
 
 def build_prices(scenario: Scenario) -> Prices:

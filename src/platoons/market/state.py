@@ -10,7 +10,7 @@ from platoons.ledger import Ledger
 from platoons.market.prices import Prices
 from platoons.population import Providers, World
 from platoons.scenario.schema import Scenario
-from platoons.tender.lots import LotBook
+from platoons.market.lots import LotBook
 
 
 @dataclass
@@ -32,6 +32,20 @@ class Contract:
     comparison: dict[int, np.ndarray] = field(default_factory=dict)  # outcomes finance: comparison outcomes by cohort
     years_below_minimum: int = 0
     paid_cohorts: set[int] = field(default_factory=set)
+    holder_size_band: int = -1  # the holder's size band when it signed (platoons.population.SIZE_BANDS)
+    in_house: bool = False  # the commissioner's provider of last resort, paid its costs open book
+    ended_by: str = ""  # expired, handed_back, failed or terminated; "" while it stands
+    mobilising_until: int = -1  # month until which an incoming holder delivers at reduced quality
+
+    @property
+    def run_off(self) -> bool:
+        """A contract that ended in good order still pays its holder for outcomes of work done under it."""
+        return self.ended_by in ("expired", "handed_back")
+
+    def end(self, cause: str, month: int) -> None:
+        self.active = False
+        self.ended_by = cause
+        self.end_month = min(self.end_month, month)
 
 
 @dataclass
@@ -84,6 +98,13 @@ class Placements:
             outcomes_total=np.zeros((n, groups), np.int64),
         )
 
+    def live(self, market: Market) -> np.ndarray:
+        """Placements whose provider is active and whose contract stands: they deliver."""
+        if len(self) == 0:
+            return np.zeros(0, bool)
+        standing = np.array([c.active for c in market.contracts], dtype=bool)
+        return market.providers.active[self.provider] & standing[self.contract]
+
     def people(self) -> np.ndarray:
         """People in each placement, waiting or in work [placement]."""
         return self.caseload.sum(axis=(1, 2)) + self.in_work.sum(axis=(1, 2)) + self.sustaining.sum(axis=(1, 2))
@@ -110,6 +131,11 @@ class Market:
     yearly_chains: list[dict] = field(default_factory=list)  # referrals by role and year
     cohort_referrals: dict[int, np.ndarray] = field(default_factory=dict)  # [group] by referral cohort
     cohort_outcomes: dict[int, np.ndarray] = field(default_factory=dict)  # [group] by referral cohort
+    unserved_by_group: np.ndarray | None = None  # [group] referrals turned away: no provider to go to
+    notices: list[tuple[int, int, int, str]] = field(default_factory=list)  # (provider, contract, month due, cause)
+    exits: list[dict] = field(default_factory=list)  # hand-backs, withdrawals, insolvencies and closures
+    stewardship: list[dict] = field(default_factory=list)  # what the commissioner did for lots without a holder
+    transitions: list[dict] = field(default_factory=list)  # lots changing hands and what it cost
 
     def add_income(self, providers: np.ndarray, pence: np.ndarray) -> None:
         """Record providers' service income (it sets their turnover at the year end)."""

@@ -10,7 +10,8 @@ from typing import Literal
 
 import numpy as np
 
-from platoons.ledger import COMMISSIONER_PAYMENTS, Account, Kind, Role
+from platoons.ledger import COMMISSIONER_PAYMENTS, COMMISSIONING_COSTS, Account, Kind, Role
+from platoons.population import SIZE_BANDS
 
 Better = Literal["higher", "lower", "neither"]
 
@@ -45,35 +46,49 @@ def _worded(metric: Metric) -> Metric:
 
 
 _metric("outcomes", "people", "higher", "Sustained outcomes paid over the run.")
-_metric("outcome_rate", "share", "higher", "Outcomes over the run divided by referrals over the run (flow measure).")
-_metric("spend_gbp", "GBP", "neither", "Commissioner's payments to contract holders, plus capacity grants, less overspend paid back.")
+_metric("outcome_rate", "share", "higher", "Outcomes over the run divided by everyone referred over the run, served or not (flow measure).")
+_metric("outcome_rate_served", "share", "higher", "Outcomes over the run divided by the referrals that reached a provider (excludes people turned away).")
+_metric("spend_gbp", "GBP", "neither", "Commissioner's payments to contract holders, capacity grants and its own costs of tendering, managing and evaluating contracts, less overspend paid back.")
+_metric("commissioning_cost_gbp", "GBP", "lower", "The commissioner's own costs: procurement per lot and bid, contract management, evaluation.")
+_metric("unserved_lot_months", "lot-months", "lower", "Months in which a lot had no holder, summed over lots.")
+_metric("hand_backs", "contracts", "lower", "Contracts handed back by their holders with notice before insolvency.")
+_metric("withdrawals", "providers", "lower", "Subcontractors and members that left a supply chain with notice.")
 _metric("cost_per_outcome_gbp", "GBP/outcome", "lower", "Commissioner spend per sustained outcome.")
-_metric("front_line_share", "share", "higher", "Share of commissioner spend that pays front-line staff.")
+_metric("front_line_share", "share", "higher", "Front-line staff pay divided by the whole cost of delivery (commissioner spend, investors' net loss and providers' subsidy).")
+_metric("provider_subsidy_gbp", "GBP", "lower", "Providers' own money spent on the service: reserves consumed by those that lost money, plus debts written off when providers failed.")
+_metric("investor_net_loss_gbp", "GBP", "lower", "What social investors paid in less what they were paid back, when that is a loss (outcomes finance; 0 otherwise).")
+_metric("whole_cost_gbp", "GBP", "lower", "Commissioner spend plus investors' net loss plus providers' subsidy: what the service really cost everyone.")
+_metric("whole_cost_per_outcome_gbp", "GBP/outcome", "lower", "Whole cost of delivery divided by outcomes.")
 _metric("failures", "providers", "lower", "Providers whose reserves ran out.")
-_metric("people_disrupted", "people", "lower", "People whose provider failed mid-support (a person moved twice counts twice).")
-_metric("small_share_of_spend", "share", "higher", "Share of service income received by small providers.")
-_metric("small_providers_delivering", "providers", "higher", "Small providers delivering in the last month.")
-_metric("small_providers_active", "providers", "higher", "Small providers still operating at the end.")
+_metric("people_disrupted", "people", "lower", "People on a caseload or in work awaiting an outcome whose delivering provider failed; counted once per failure (a person whose provider fails twice counts twice).")
+_metric("small_share_of_spend", "share", "higher", "Share of all providers' service income received by small providers (turnover under GBP 1m at the time).")
+_metric("share_of_spend_1m_10m", "share", "higher", "Share of all providers' service income received by providers with turnover of GBP 1m-10m at the time.")
+_metric("small_providers_delivering", "providers", "higher", "Small providers (under GBP 1m) with people on a caseload, mean over the months of the last referral year.")
+_metric("small_providers_active", "providers", "higher", "Small providers (under GBP 1m) still operating at the end.")
 _metric("hhi", "index 0-10,000", "lower", "Herfindahl-Hirschman index of service income, mean over months.")
 _metric("entries", "providers", "neither", "New providers that entered over the run.")
 _metric("mean_effectiveness", "share/year", "higher", "Caseload-weighted effectiveness of delivering providers, last year.")
-_metric("grew_from_small", "providers", "higher", "Providers that started small and are large at the end.")
-_metric("referrals_unserved", "people", "lower", "Referrals that arrived in a lot with no contract holder.")
+_metric("grew_from_small", "providers", "higher", "Providers that entered with turnover under GBP 1m and passed GBP 1m during the run.")
+_metric("grew_past_10m", "providers", "higher", "Providers that entered with turnover under GBP 10m and passed GBP 10m during the run.")
+_metric("referrals_unserved", "people", "lower", "Referrals turned away because no provider held their lot (they leave at once).")
 _metric("investor_return", "share", "neither", "Investors' outcome payments over the fees they paid, less one (outcomes finance).")
 _metric("referrals_unserved_share", "share", "lower", "Referrals unserved over all referrals.")
 _metric("lot_months_let_share", "share", "higher", "Lot-months with a contract holder over all lot-months.")
-_metric("bid_candy", "share", "lower", "Share of named tier-2 subcontractors that received no referrals in a year.")
+_metric("bid_candy", "share", "lower", "Tier-2 subcontractor-years with no referrals divided by tier-2 subcontractor-years named in standing contracts (whatever their share).")
+
+
+MARGIN_INCOME_FLOOR_GBP = 250_000.0  # assumption: below this much service income over a run, a margin is noise
 
 
 def _tier_metrics(tiers: list[str]) -> None:
+    floor = f"missing when the income is under GBP {MARGIN_INCOME_FLOOR_GBP:,.0f} over the run"
     for tier in tiers:
-        _metric(f"margin_{tier}", "share", "neither", f"Surplus over service income for {tier} roles.")
-        _metric(f"pbr_risk_{tier}", "share", "neither", f"Share of {tier} service income that depends on outcomes.")
+        _metric(f"margin_{tier}", "share", "neither", f"Service income less delivery costs, divided by service income, for {tier} ({floor}).")
+        _metric(f"pbr_risk_{tier}", "share", "neither", f"Outcome and sustainment pay divided by service income, for {tier} ({floor}).")
 
 
 TIERS = {Role.DIRECT: "direct", Role.PRIME: "prime", Role.TIER1: "tier1", Role.TIER2: "tier2", Role.MEMBER: "member",
          Role.ALLIANCE: "alliance"}
-SIZE_BANDS = ("micro", "small", "medium", "large", "major")
 _tier_metrics(list(TIERS.values()) + list(SIZE_BANDS))
 
 
@@ -81,30 +96,45 @@ def compute_metrics(run) -> dict[str, float]:
     ts, journal, providers = run.timeseries, run.journal, run.providers
     groups = [g.name for g in run.scenario.world.need_groups]
     # What the commissioner paid out, less what alliance members paid back of an overspend.
-    spend = _paid(journal, payer=Account.COMMISSIONER, kinds=COMMISSIONER_PAYMENTS + (Kind.GRANT,)) - _paid(
+    spend = _paid(journal, payer=Account.COMMISSIONER, kinds=COMMISSIONER_PAYMENTS + (Kind.GRANT, Kind.MOBILISATION, Kind.TRANSFER) + COMMISSIONING_COSTS) - _paid(
         journal, kinds=(Kind.PAIN_SHARE,))
     outcomes = float(ts["outcomes"].sum())
     referrals = float(ts["referrals"].sum())
     staff = _paid(journal, kinds=(Kind.STAFF,))
     income = ts["provider_income_gbp"].sum()
     small = providers["small"]
-    delivering_small = float(ts["delivering_small"][-1])
+    last_referral_year = _last_referral_year(run)
     last_year = ts["mean_effectiveness"][-12:]
+    subsidy = provider_subsidy_gbp(run)
+    investor_loss = max(0.0, -_investor_net_gbp(journal))
+    whole = spend + investor_loss + subsidy
+    placed = float(ts["referrals_placed"].sum())
     metrics = {
         "outcomes": outcomes,
         "outcome_rate": outcomes / referrals if referrals else 0.0,
+        "outcome_rate_served": outcomes / placed if placed else float("nan"),
         "spend_gbp": spend,
+        "commissioning_cost_gbp": _paid(journal, payer=Account.COMMISSIONER, kinds=COMMISSIONING_COSTS),
+        "unserved_lot_months": run.events.get("unserved_lot_months", 0.0),
+        "hand_backs": run.events.get("hand_backs", 0.0),
+        "withdrawals": run.events.get("withdrawals", 0.0),
         "cost_per_outcome_gbp": spend / outcomes if outcomes else float("nan"),
-        "front_line_share": staff / spend if spend else 0.0,
+        "front_line_share": staff / whole if whole else 0.0,
+        "provider_subsidy_gbp": subsidy,
+        "investor_net_loss_gbp": investor_loss,
+        "whole_cost_gbp": whole,
+        "whole_cost_per_outcome_gbp": whole / outcomes if outcomes else float("nan"),
         "failures": run.events.get("failures", 0.0),
         "people_disrupted": run.events.get("people_disrupted", 0.0),
         "small_share_of_spend": float(ts["small_income_gbp"].sum() / income) if income else 0.0,
-        "small_providers_delivering": delivering_small,
+        "share_of_spend_1m_10m": float(ts["income_1m_10m_gbp"].sum() / income) if income else 0.0,
+        "small_providers_delivering": float(ts["delivering_small"][last_referral_year].mean()),
         "small_providers_active": float((providers["active"] & small).sum()),
         "hhi": float(np.nanmean(ts["hhi"][ts["provider_income_gbp"] > 0])) if (ts["provider_income_gbp"] > 0).any() else 0.0,
         "entries": run.events.get("entries", 0.0),
         "mean_effectiveness": float(np.nanmean(last_year)) if np.isfinite(last_year).any() else 0.0,
-        "grew_from_small": float((providers["started_small"] & ~small & providers["active"]).sum()),
+        "grew_from_small": _grew_past(providers, run.scenario.sector.small_max_turnover_gbp),
+        "grew_past_10m": _grew_past(providers, 10_000_000.0),
         "referrals_unserved": run.events.get("referrals_unserved", 0.0),
         "referrals_unserved_share": _share(run.events.get("referrals_unserved", 0.0), run.events.get("referrals", 0.0)),
         "lot_months_let_share": _share(float(ts["lots_let"].sum()), float(ts["lots"].sum())) if "lots" in ts else float("nan"),
@@ -121,6 +151,35 @@ def compute_metrics(run) -> dict[str, float]:
 
 def _share(part: float, whole: float) -> float:
     return part / whole if whole else float("nan")
+
+
+def _last_referral_year(run) -> slice:
+    """The months of the last year in which people were referred."""
+    months = len(run.timeseries["month"])
+    end = min(run.scenario.world.referral_months or months, months)
+    return slice(max(0, end - 12), end)
+
+
+def _grew_past(providers, edge_gbp: float) -> float:
+    return float(((providers["entry_turnover_gbp"] < edge_gbp) & (providers["peak_turnover_gbp"] >= edge_gbp)).sum())
+
+
+def provider_subsidy_gbp(run) -> float:
+    """Providers' own money that paid for the service: for each provider that ended the run with
+    less than it started with (opening reserves, plus any debts written off in its name), the
+    shortfall. Surpluses are not netted against other providers' losses."""
+    j, accounts = run.journal, run.providers["account"]
+    size = len(run.balances)
+    opening = np.bincount(j["payee"][j["kind"] == Kind.OPENING], weights=j["amount_pence"][j["kind"] == Kind.OPENING], minlength=size)
+    written_off = np.bincount(j["payee"][j["kind"] == Kind.WRITE_OFF], weights=j["amount_pence"][j["kind"] == Kind.WRITE_OFF], minlength=size)
+    shortfall = opening[accounts] + written_off[accounts] - run.balances[accounts]
+    return float(np.maximum(shortfall, 0.0).sum()) / 100.0
+
+
+def _investor_net_gbp(journal) -> float:
+    paid_in = journal["amount_pence"][journal["payer"] == Account.INVESTORS].sum()
+    paid_out = journal["amount_pence"][journal["payee"] == Account.INVESTORS].sum()
+    return float(paid_out - paid_in) / 100.0
 
 
 def _investor_return(journal) -> float:
@@ -146,12 +205,12 @@ def _paid(journal, payer: int | None = None, kinds=()) -> float:
 
 
 INCOME_KINDS = COMMISSIONER_PAYMENTS + (Kind.RISK_FEE,)
-COST_KINDS = (Kind.STAFF, Kind.OVERHEAD, Kind.COMPLIANCE, Kind.PAIN_SHARE)
+COST_KINDS = (Kind.STAFF, Kind.OVERHEAD, Kind.COMPLIANCE, Kind.PAIN_SHARE, Kind.MOBILISATION, Kind.TRANSFER)
 
 
 def _margin_and_risk(received, paid_on, costs, at_risk) -> tuple[float, float]:
     income = received - paid_on
-    if income <= 0:
+    if income < MARGIN_INCOME_FLOOR_GBP * 100:  # pence
         return float("nan"), float("nan")
     return (income - costs) / income, at_risk / income
 
@@ -183,11 +242,11 @@ def _margins_by_role(journal) -> dict[str, float]:
 
 
 def _margins_by_band(journal, providers) -> dict[str, float]:
-    """The same by the provider's size band at the end of the run."""
+    """The same by the provider's size band when it entered the market (NCVO bands)."""
     out = {}
     accounts = providers["account"]
     band_of_account = np.full(int(max(journal["payee"].max(initial=0), journal["payer"].max(initial=0), accounts.max(initial=0))) + 1, -1)
-    band_of_account[accounts] = providers["size_band"]
+    band_of_account[accounts] = providers["entry_size_band"]
     kind, amount = journal["kind"], journal["amount_pence"].astype(float)
     payee_band, payer_band = band_of_account[journal["payee"]], band_of_account[journal["payer"]]
     incoming = np.isin(kind, [int(k) for k in INCOME_KINDS])

@@ -6,6 +6,9 @@ payments         the commissioner's payments by type and need group
 yearly           each year and need group: referrals, outcomes and the flow outcome rate
 cohorts          each referral cohort and need group: referrals, outcomes so far, outcome rate
 provider_flows   each year, kind and last role: providers entering, failing and closing
+exits            every hand-back, withdrawal, insolvency and closure: who, role, kind, size band, month, cause, people
+stewardship      what the commissioner did for each lot left without a holder, when, and what it cost
+transitions      each lot that changed hands: when, from and to whom, people moved, what it cost the incoming holder
 """
 
 from __future__ import annotations
@@ -26,6 +29,11 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "cohorts": (("cohort", "int"), ("group", "text"), ("referrals", "int"), ("outcomes", "int"), ("outcome_rate", "float")),
     "provider_flows": (("year", "int"), ("kind", "text"), ("last_role", "text"), ("entries", "int"),
                        ("failures", "int"), ("closures", "int")),
+    "exits": (("provider", "text"), ("exit", "text"), ("role", "text"), ("kind", "text"), ("size_band", "text"),
+              ("month", "int"), ("cause", "text"), ("people", "int")),
+    "stewardship": (("lot", "text"), ("month", "int"), ("action", "text"), ("cost_gbp", "float")),
+    "transitions": (("lot", "text"), ("month", "int"), ("from_providers", "text"), ("to_providers", "text"),
+                    ("people", "int"), ("cost_gbp", "float")),
 }
 
 
@@ -37,6 +45,8 @@ def run_tables(market, result) -> dict[str, dict[str, list]]:
         "yearly": _yearly(result),
         "cohorts": _cohorts(market),
         "provider_flows": _provider_flows(market),
+        **{name: _columns(getattr(market, name), tuple(column for column, _ in COLUMNS[name]))
+           for name in ("exits", "stewardship", "transitions")},
     }
 
 

@@ -18,7 +18,7 @@ KINDS = (
     "small_charity", "community_group", "public_body",
 )
 REACH = {"area": 0, "region": 1, "national": 2}
-SIZE_BANDS = ("micro", "small", "medium", "large", "major")
+SIZE_BANDS = ("micro", "small", "medium", "large", "major", "super_major")  # NCVO size bands
 NO_RESERVES_SHARE = 0.25  # a quarter of charities under GBP 100k hold no reserves (Lloyds Bank Foundation; NCVO)
 
 
@@ -115,6 +115,8 @@ class Providers:
     last_role: np.ndarray  # the last part it played in a contract (platoons.ledger.Role; 0: none yet)
     peak_turnover_gbp: np.ndarray
     ever_had_income: np.ndarray
+    entry_turnover_gbp: np.ndarray  # turnover when it entered: its size band for margins and growth
+    in_house: np.ndarray  # the commissioner's own provider of last resort (never bids)
 
     def __len__(self) -> int:
         return len(self.kind)
@@ -126,8 +128,10 @@ class Providers:
     def is_small(self, small_max_turnover_gbp: float) -> np.ndarray:
         return self.turnover_gbp < small_max_turnover_gbp
 
-    def size_band(self, edges_gbp) -> np.ndarray:
-        return np.searchsorted(np.asarray(edges_gbp), self.turnover_gbp, side="right")
+    def size_band(self, edges_gbp, turnover_gbp: np.ndarray | None = None) -> np.ndarray:
+        """Index into SIZE_BANDS of each provider's turnover (today's, unless another is given)."""
+        turnover = self.turnover_gbp if turnover_gbp is None else turnover_gbp
+        return np.minimum(np.searchsorted(np.asarray(edges_gbp), turnover, side="right"), len(SIZE_BANDS) - 1)
 
 
 def synthesize_providers(scenario: Scenario, world: World, ledger: Ledger, rng: np.random.Generator) -> Providers:
@@ -155,12 +159,27 @@ def draw_entrants(
     """New small providers with uncertain effectiveness: the innovation small lots can let in."""
     dynamics = scenario.sector.dynamics
     count = int(rng.poisson(dynamics.entrants_per_year))
-    small_bands = [b for b in scenario.sector.bands if b.kind in ("small_charity", "community_group", "medium_charity")]
-    band = (small_bands or list(scenario.sector.bands))[0]
-    band = band.model_copy(update={"effectiveness_spread": dynamics.entrant_effectiveness_spread})
-    entrants = _draw_band(band, world, rng, scenario.sector.small_max_turnover_gbp, month, count=count)
+    bands = entrant_bands(scenario)
+    weights = np.array([b.count for b in bands], dtype=float) + 1e-9
+    per_band = rng.multinomial(count, weights / weights.sum())
+    parts = [
+        _draw_band(band.model_copy(update={"effectiveness_spread": dynamics.entrant_effectiveness_spread}),
+                   world, rng, scenario.sector.small_max_turnover_gbp, month, count=int(n))
+        for band, n in zip(bands, per_band)
+    ]
+    entrants = _concat(parts)
     open_provider_accounts(entrants, ledger)
     return entrants
+
+
+ENTRANT_KINDS = ("small_charity", "community_group")
+
+
+def entrant_bands(scenario: Scenario) -> list[ProviderBand]:
+    """Entrants are new small organisations: drawn from the small-charity and community-group bands
+    in proportion to their counts (any band if the sector has neither)."""
+    small = [b for b in scenario.sector.bands if b.kind in ENTRANT_KINDS]
+    return small or [min(scenario.sector.bands, key=lambda b: b.turnover_gbp)]
 
 
 def _draw_band(
@@ -203,6 +222,8 @@ def _draw_band(
         last_role=np.zeros(n, dtype=np.int8),
         peak_turnover_gbp=turnover.copy(),
         ever_had_income=np.zeros(n, dtype=bool),
+        entry_turnover_gbp=turnover.copy(),
+        in_house=np.zeros(n, dtype=bool),
     )
 
 

@@ -154,16 +154,34 @@ class SectorDynamics(Model):
     )
 
 
+class Exits(Model):
+    review_every_months: int = param(
+        6, "months", "How often each provider reviews each contract it is in on its forward-looking economics.", "assumption", ge=1, le=60
+    )
+    notice_months: int = param(
+        3, "months", "Notice a provider gives before handing a contract back or leaving a supply chain.", "assumption", ge=0, le=24
+    )
+    bearable_loss_share: float = param(
+        0.5, "share of reserves",
+        "Expected loss over a contract's remaining term a provider bears before handing it back (0: any expected loss).",
+        "assumption", ge=0, le=10,
+    )
+    enabled: bool = param(True, "flag", "Providers hand back loss-making contracts with notice (else they deliver until they fail).")
+
+
 class Sector(Model):
     bands: tuple[ProviderBand, ...] = param(..., "bands", "Provider kinds and size bands at the start.", min_length=1)
     small_max_turnover_gbp: float = param(
-        10_000_000.0, "GBP/year", "Providers below this turnover count as small (NCVO 'major' band starts at GBP 10m).", NCVO, gt=0
+        1_000_000.0, "GBP/year",
+        "Providers below this turnover count as small: NCVO's micro, small and medium charities (under GBP 1m), "
+        "the little platoons that set-asides, capacity grants and the small-provider metrics are for.", NCVO, gt=0
     )
     size_band_edges_gbp: tuple[float, ...] = param(
-        (100_000.0, 1_000_000.0, 10_000_000.0, 50_000_000.0), "GBP/year",
-        "Turnover edges of the size bands micro/small, small/medium, medium/large, large/major.", NCVO,
+        (10_000.0, 100_000.0, 1_000_000.0, 10_000_000.0, 100_000_000.0), "GBP/year",
+        "Turnover edges of NCVO's size bands micro/small, small/medium, medium/large, large/major, major/super-major.", NCVO,
     )
     dynamics: SectorDynamics = param(SectorDynamics, "-", "Growth, learning, entry and exit.")
+    exits: Exits = param(Exits, "-", "Providers walking away from contracts before insolvency.")
 
 
 # --- the commissioning design --------------------------------------------------------------
@@ -258,6 +276,11 @@ class ConsortiumRules(Model):
     members: int = param(8, "providers", "Most members in one consortium.", ge=2)
     friction_per_member: float = param(
         0.02, "quality/member", "Quality lost per member to a weak centre and infighting.", ge=0, le=0.2
+    )
+    max_member_turnover_gbp: float = param(
+        10_000_000.0, "GBP/year",
+        "Largest turnover of a consortium member: the organisations too small to bid for a regional lot alone "
+        "(NCVO's large band and below).", "assumption; band edge from NCVO", gt=0,
     )
 
 
@@ -362,6 +385,62 @@ class PerformanceRules(Model):
     )
 
 
+StewardshipAction = Literal["extend", "direct_award", "relax_and_relet", "last_resort", "leave_unserved"]
+
+
+class Stewardship(Model):
+    policy: tuple[StewardshipAction, ...] = param(
+        ("extend", "direct_award", "last_resort"), "actions",
+        "What the commissioner tries, in order, when a lot has no holder (a tender drew no acceptable bid, the holder "
+        "failed or handed it back): extend the incumbent, re-let at once on relaxed terms, award directly to the best "
+        "remaining eligible provider, give it to the provider of last resort, or leave it unserved and re-let each quarter.",
+        "assumption", min_length=1,
+    )
+    extend_months: int = param(12, "months", "Length of an extension of the incumbent's contract.", "assumption", ge=1, le=60)
+    relax_price_cap: float = param(
+        1.2, "share of list price", "Highest price a relaxed re-let accepts (threshold and set-aside are lifted too).", "assumption", ge=1, le=3
+    )
+    last_resort_cost_factor: float = param(
+        1.25, "share of cost to serve", "Monthly cost per person of the in-house provider of last resort, relative to the group's cost to serve (paid open book).",
+        "assumption", ge=0.5, le=5,
+    )
+    last_resort_effectiveness: float = param(
+        0.1, "share/year", "Extra yearly chance of an outcome the provider of last resort adds, in every need group.", "assumption", ge=0, le=1
+    )
+
+
+class Transitions(Model):
+    mobilisation_gbp_per_lot: float = param(
+        25_000.0, "GBP/lot", "What an incoming holder spends setting up a lot it takes over at a re-let.", "assumption", ge=0
+    )
+    mobilisation_months: int = param(
+        2, "months", "Months after a re-let in which the incoming holder delivers at reduced quality.", "assumption", ge=0, le=12
+    )
+    mobilisation_quality: float = param(
+        0.5, "share", "Delivery quality during mobilisation, relative to normal.", "assumption", ge=0, le=1
+    )
+    transfer_gbp_per_person: float = param(
+        150.0, "GBP/person", "What moving one person's case (and the staff who follow, TUPE) costs the incoming holder.", "assumption", ge=0
+    )
+    taper_by: Literal["programme_year", "contract_year"] = param(
+        "programme_year", "rule", "Whether the payment table's changes by year follow the programme's years or each contract's own.",
+        "assumption",
+    )
+
+
+class CommissioningCosts(Model):
+    procurement_gbp_per_lot: float = param(
+        15_000.0, "GBP/lot", "Commissioner's cost of tendering one lot (specification, evaluation panel, award).", "assumption", ge=0
+    )
+    evaluation_gbp_per_bid: float = param(500.0, "GBP/bid", "Commissioner's cost of evaluating one bid for one lot.", "assumption", ge=0)
+    contract_management_gbp_per_year: float = param(
+        20_000.0, "GBP/contract-year", "Commissioner's cost of managing one contract for a year.", "assumption", ge=0
+    )
+    outcomes_evaluation_gbp_per_year: float = param(
+        50_000.0, "GBP/contract-year", "Cost of evaluating an outcomes-finance contract against its comparison group.", "assumption", ge=0
+    )
+
+
 class Design(Model):
     name: str = param("design", "name", "Short name of the design.")
     lots: LotPlan = param(LotPlan, "-", "Lot structure.")
@@ -373,6 +452,9 @@ class Design(Model):
     bidding: Bidding = param(Bidding, "-", "How providers decide to bid and at what price.")
     capacity_grants: CapacityGrants = param(CapacityGrants, "-", "Capacity-building grants for small providers.")
     performance: PerformanceRules = param(PerformanceRules, "-", "Minimum performance levels and what follows a shortfall.")
+    stewardship: Stewardship = param(Stewardship, "-", "What the commissioner does when a lot is left without a holder.")
+    transitions: Transitions = param(Transitions, "-", "What changing provider costs.")
+    commissioning_costs: CommissioningCosts = param(CommissioningCosts, "-", "The commissioner's own costs of tendering and managing contracts.")
 
 
 class Run(Model):

@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 from platoons.ledger import Account, Kind, Role
-from platoons.market.prices import expected_path, income_by_month, income_per_referral, worst_cash_position
+from platoons.market.prices import expected_path, income_by_month, income_per_referral, outcome_risk_share, worst_cash_position
 from platoons.market.state import Market
 from platoons.population import monthly_hazard
 from platoons.tender import AwardRules, Bid, Lot, award
@@ -50,19 +50,37 @@ class Win:
 PROVIDERS_CARRY_RISK = ("direct", "prime", "consortium")
 
 
-def let_contracts(market: Market, lot_ids: np.ndarray) -> list[Win]:
+@dataclass(frozen=True)
+class TenderTerms:
+    """The eligibility, set-asides and highest price of one tender (relaxed when the commissioner re-lets a lot nobody took)."""
+
+    min_turnover_gbp: float
+    min_reserves_gbp: float
+    price_cap: float  # highest price as a share of list price
+    set_asides: bool
+
+    @classmethod
+    def of(cls, market: Market, relaxed: bool) -> TenderTerms:
+        design = market.scenario.design
+        if relaxed:
+            return cls(0.0, 0.0, design.stewardship.relax_price_cap, False)
+        return cls(design.eligibility.min_turnover_gbp, design.eligibility.min_reserves_gbp, 1.0, True)
+
+
+def let_contracts(market: Market, lot_ids: np.ndarray, relaxed: bool = False) -> list[Win]:
     """Run a tender for `lot_ids`: draw beliefs, form teams, price, award, charge bid costs."""
+    terms = TenderTerms.of(market, relaxed)
     _refresh_optimism(market)
-    teams = form_teams(market)
+    teams = form_teams(market, terms)
     if not teams or len(lot_ids) == 0:
         return []
-    offers = _price(market, teams, lot_ids)
+    offers = _price(market, teams, lot_ids, terms)
     if market.scenario.design.delivery.model == "prime":
-        # Subcontractors join only if their reserves can carry the risk passed to them.
-        kept = [_without_fragile_subs(market, team, offers["exposure"][t]) for t, team in enumerate(teams)]
-        if any(new is not old for new, old in zip(kept, teams)):
-            teams, offers = kept, _price(market, kept, lot_ids)
-    bids, bid_team, bid_lots, bid_ratio = _choose_bids(market, teams, lot_ids, offers)
+        declined = subcontractors_declining(market, teams, lot_ids, offers)
+        if declined:
+            teams = [_without(market, team, declined) for team in teams]
+            offers = _price(market, teams, lot_ids, terms)
+    bids, bid_team, bid_lots, bid_ratio = _choose_bids(market, teams, lot_ids, offers, terms)
     market.count("bids", len(bids))
     small = market.providers.is_small(market.small_max)
     market.count("bids_by_small", sum(1 for i in bid_team if small[teams[i].providers].all() and (teams[i].lead < 0 or small[teams[i].lead])))
@@ -70,8 +88,8 @@ def let_contracts(market: Market, lot_ids: np.ndarray) -> list[Win]:
         return []
     rules = _rules(market, teams, offers)
     if market.scenario.design.delivery.model == "alliance":
-        return _select_alliances(market, teams, bids, bid_team, bid_lots, bid_ratio, offers, rules)
-    lots = [Lot(str(l), float(offers["reserve"][l]), bool(market.lots.set_aside[l])) for l in lot_ids]
+        return _select_alliances(market, teams, bids, bid_team, bid_lots, bid_ratio, offers, rules, terms)
+    lots = [Lot(str(l), float(offers["reserve"][l] * terms.price_cap), bool(market.lots.set_aside[l]) and terms.set_asides) for l in lot_ids]
     result = award(lots, bids, rules)
     won = set(result.winning_bids)
     wins = []
@@ -84,7 +102,7 @@ def let_contracts(market: Market, lot_ids: np.ndarray) -> list[Win]:
     return wins
 
 
-def _select_alliances(market, teams, bids, bid_team, bid_lots, bid_ratio, offers, rules) -> list[Win]:
+def _select_alliances(market, teams, bids, bid_team, bid_lots, bid_ratio, offers, rules, terms) -> list[Win]:
     """For each lot the commissioner picks the best-quality bidders as alliance members.
 
     Alliance partners are chosen on quality, not price; each provider joins at most its cap of
@@ -100,7 +118,8 @@ def _select_alliances(market, teams, bids, bid_team, bid_lots, bid_ratio, offers
             by_lot.setdefault(lots[0], []).append(i)
     for lot, candidates in sorted(by_lot.items()):
         ranked = sorted(candidates, key=lambda i: (-bids[i].quality, bid_ratio[i], i))
-        ranked = [i for i in ranked if not market.lots.set_aside[lot] or bids[i].bidder_id in rules.small_bidders]
+        reserved = market.lots.set_aside[lot] and terms.set_asides
+        ranked = [i for i in ranked if not reserved or bids[i].bidder_id in rules.small_bidders]
         chosen = []
         for i in ranked:
             bidder = bids[i].bidder_id
@@ -129,40 +148,61 @@ def allocate_by_need(p, members: np.ndarray) -> np.ndarray:
     return weight / np.maximum(weight.sum(axis=0, keepdims=True), 1e-12)
 
 
-def form_teams(market: Market) -> list[Team]:
+def form_teams(market: Market, terms: TenderTerms) -> list[Team]:
     model = market.scenario.design.delivery.model
     if model == "prime":
-        return _prime_teams(market)
+        return _prime_teams(market, terms)
     if model == "consortium":
         return _consortia(market)
     p = market.providers
     groups = len(market.world.group_names)
     return [
         Team(f"p{i}", int(i), np.array([i]), np.array([Role.DIRECT]), np.ones((1, groups)), -1)
-        for i in np.flatnonzero(p.active)
+        for i in np.flatnonzero(p.active & ~p.in_house)
     ]
 
 
-def _prime_teams(market: Market) -> list[Team]:
+def _prime_teams(market: Market, terms: TenderTerms) -> list[Team]:
+    """Each provider that can lead a region's contract bids there as a prime with a supply chain
+    drawn from the providers present in the region that cannot lead one, whatever the threshold."""
     rules = market.scenario.design.delivery.prime
     p, w = market.providers, market.world
-    eligible = p.active & (p.turnover_gbp >= market.scenario.design.eligibility.min_turnover_gbp)
-    regions = np.unique(market.lots.region)
+    eligible = p.active & ~p.in_house & (p.turnover_gbp >= terms.min_turnover_gbp)
+    absorbable = _absorbable_by(market, p.turnover_gbp, p.management)
+    value = list_value_per_year(market)
     presence = market.presence()
-    chains = {}  # every prime in a region draws on the same pool of subcontractors
-    for region in regions:
+    teams = []
+    for region in np.unique(market.lots.region):
         areas = w.area_region == region if region >= 0 else np.ones(len(w.area_names), bool)
-        candidates = np.flatnonzero(p.active & ~eligible & presence[:, areas].any(axis=1))
+        present = p.active & ~p.in_house & presence[:, areas].any(axis=1)
+        smallest_lot = value[market.lots.region == region].min()
+        leads = eligible & present & (absorbable >= smallest_lot)
+        candidates = np.flatnonzero(present & ~leads)
         tier1, tier2 = _supply_chain(p, candidates, rules.tier1_per_contract, rules.tier2_per_contract)
         roles = np.array([Role.PRIME] + [Role.TIER1] * len(tier1) + [Role.TIER2] * len(tier2), dtype=np.int8)
-        chains[region] = (np.concatenate([tier1, tier2]).astype(np.int64), roles, _prime_shares(market, roles))
-    teams = []
-    for prime in np.flatnonzero(eligible):
-        for region in regions:
-            subs, roles, shares = chains[region]
-            members = np.concatenate([[prime], subs]).astype(np.int64)
-            teams.append(Team(f"p{prime}", int(prime), members, roles, shares, int(region)))
+        subs, shares = np.concatenate([tier1, tier2]).astype(np.int64), _prime_shares(market, roles)
+        for prime in np.flatnonzero(leads):
+            teams.append(Team(f"p{prime}", int(prime), np.concatenate([[prime], subs]).astype(np.int64), roles, shares, int(region)))
     return teams
+
+
+def contract_multipliers(market: Market) -> np.ndarray:
+    """Mean payment-table multipliers over a contract let now: from the programme's current year when
+    the table follows programme years, else from the contract's own first year."""
+    months = market.scenario.design.contract.length_months
+    start = market.month if market.scenario.design.transitions.taper_by == "programme_year" else 0
+    return market.prices.mean_multipliers(months, start)
+
+
+def list_value_per_year(market: Market) -> np.ndarray:
+    """[lot] what each lot pays in a year at list prices and the sector's typical performance."""
+    p, world = market.providers, market.world
+    months = market.scenario.design.contract.length_months
+    mult = contract_multipliers(market)
+    typical = world.no_support_hazard + monthly_hazard(p.effectiveness[p.active].mean(axis=0)) * 0.8
+    path = expected_path(world, typical, market.prices)
+    per_referral = income_per_referral(path, market.prices, mult) + mult[0] * market.prices.block
+    return market.lots.referrals @ per_referral * 12
 
 
 def _supply_chain(p, candidates: np.ndarray, n_tier1: int, n_tier2: int) -> tuple[np.ndarray, np.ndarray]:
@@ -174,14 +214,74 @@ def _supply_chain(p, candidates: np.ndarray, n_tier1: int, n_tier2: int) -> tupl
     return tier1, by_skill[:n_tier2]
 
 
-def _without_fragile_subs(market: Market, team: Team, exposure_by_lot: np.ndarray) -> Team:
-    lots = market.lots.region == team.region if team.region >= 0 else np.ones(len(market.lots), bool)
-    lots &= np.isfinite(exposure_by_lot)
-    exposure = float(exposure_by_lot[lots].max()) if lots.any() else 0.0
-    rules, bidding = market.scenario.design.delivery.prime, market.scenario.design.bidding
-    reserves = market.ledger.balances[market.providers.account[team.providers]] / 100.0
-    carried = exposure * team.shares.mean(axis=1) * rules.risk_passed_down
-    keep = (team.roles == Role.PRIME) | (carried <= bidding.risk_appetite * np.maximum(reserves, 0.0))
+def subcontractors_declining(market: Market, teams: list[Team], lot_ids: np.ndarray, offers) -> set[tuple[int, int]]:
+    """(region, provider) pairs of subcontractors that will not join their region's supply chains.
+
+    Each subcontractor looks once at everything it would be committed to: every lot being let in
+    each region whose chains name it (for one lot only one prime can win, so each lot counts once).
+    On its own terms (the primes' price less the management fee, the outcome risk its tier
+    carries, its own effectiveness, costs and compliance) it joins only if it expects not to lose
+    money on any of those lots and its reserves can carry its deepest cash positions summed over them.
+    """
+    chains = {}
+    for team in teams:
+        chains.setdefault(team.region, team)
+    rows, pairs = [], []  # (team, row in team); (row index, lot, primes' median price ratio)
+    for region, team in chains.items():
+        in_region = [t for t, other in enumerate(teams) if other.region == region]
+        for lot in lot_ids[market.lots.region[lot_ids] == region] if region >= 0 else lot_ids:
+            ratios = offers["ratio"][in_region, lot]
+            ratios = ratios[np.isfinite(ratios) & (ratios <= 1.0)]
+            if len(ratios) == 0:
+                continue  # no prime can bid for the lot: nothing to commit to
+            pairs.extend((len(rows) + r, int(lot), float(np.median(ratios))) for r in range(len(team.providers) - 1))
+        rows.extend((team, r) for r in range(1, len(team.providers)))
+    if not pairs:
+        return set()
+    cash, gain = _subcontract_terms(market, rows, np.array(pairs))
+    subs = np.array([int(team.providers[r]) for team, r in rows])
+    row_of_pair = np.array(pairs)[:, 0].astype(np.int64)
+    exposure = np.bincount(subs[row_of_pair], weights=cash, minlength=len(market.providers))
+    worst = np.full(len(market.providers), np.inf)
+    np.minimum.at(worst, subs[row_of_pair], gain)
+    reserves = np.maximum(market.ledger.balances[market.providers.account] / 100.0, 0.0)
+    unwilling = (worst < 0) | (exposure > market.scenario.design.bidding.risk_appetite * reserves)
+    market.count("subcontractors_declined", int(unwilling[np.unique(subs)].sum()))
+    return {(team.region, int(team.providers[r])) for team, r in rows if unwilling[team.providers[r]]}
+
+
+def _subcontract_terms(market: Market, rows: list[tuple[Team, int]], pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each (row, lot, price ratio) pair: the subcontractor's deepest cash position (as a positive
+    amount) and its expected monthly profit, both at a steady monthly inflow of its referrals."""
+    scenario, world, p = market.scenario, market.world, market.providers
+    rules, dynamics = scenario.design.delivery.prime, scenario.sector.dynamics
+    subs = np.array([int(team.providers[r]) for team, r in rows])
+    roles = np.array([team.roles[r] for team, r in rows], dtype=np.int8)
+    shares = np.array([team.shares[r] for team, r in rows])  # [row, group]
+    months = scenario.design.contract.length_months
+    mult = contract_multipliers(market)
+    at_risk = outcome_risk_share(rules, roles)[:, None, None]
+    quality = 1.0 - dynamics.staff_turnover_effect * p.staff_turnover[subs]
+    hazard = world.no_support_hazard + monthly_hazard(p.effectiveness[subs] * (1.0 + p.optimism[subs, None])) * quality[:, None]
+    path = expected_path(world, hazard, market.prices)
+    flows = income_by_month(path, market.prices, mult)  # [row, group, month]
+    flows[..., 0] += mult[0] * market.prices.block
+    outcome_flows = (mult[3] * market.prices.outcome[:, None] * path.outcomes
+                     + mult[4] * market.prices.sustainment[:, None] * path.sustainment_payments)
+    # Outcome pay it does not risk comes as a fee per referral at the expected outcome pay.
+    paid = flows - (1.0 - at_risk) * outcome_flows
+    paid[..., 0] += ((1.0 - at_risk) * outcome_flows).sum(axis=-1)
+    cost = world.cost_to_serve_gbp[:, None] * (1.0 + p.overhead_rate[subs, None, None]) * path.on_caseload
+    row, lot, ratio = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64), pairs[:, 2]
+    referrals = market.lots.referrals[lot] * shares[row]  # [pair, group] per month
+    net = (ratio * (1.0 - rules.management_fee))[:, None] * np.einsum("pg,pgm->pm", referrals, paid[row])
+    net -= np.einsum("pg,pgm->pm", referrals, cost[row])
+    net[:, 0] -= dynamics.compliance_gbp_per_month * (1.5 - p.management[subs[row]])
+    return -worst_cash_position(net, months), net.sum(axis=1)
+
+
+def _without(market: Market, team: Team, declined: set[tuple[int, int]]) -> Team:
+    keep = np.array([row == 0 or (team.region, int(q)) not in declined for row, q in enumerate(team.providers)])
     if keep.all():
         return team
     roles = team.roles[keep]
@@ -224,10 +324,10 @@ def _prime_share_table(rules, no_support_hazard: tuple[float, ...], n1: int, n2:
 
 
 def _consortia(market: Market) -> list[Team]:
-    """Small providers of a region band together, largest first, in consortia of up to `members`."""
+    """Providers too small to bid alone band together by region, largest first, in consortia of up to `members`."""
     rules = market.scenario.design.delivery.consortium
     p, w = market.providers, market.world
-    small = p.active & p.is_small(market.small_max)
+    small = p.active & ~p.in_house & (p.turnover_gbp < rules.max_member_turnover_gbp)
     groups = len(w.group_names)
     teams = []
     for region in range(len(w.region_names)):
@@ -253,7 +353,7 @@ def _refresh_optimism(market: Market) -> None:
     p.optimism = np.where(fresh, np.maximum(draws, 0.0), p.optimism * 0.5)
 
 
-def _price(market: Market, teams: list[Team], lot_ids: np.ndarray) -> dict[str, np.ndarray]:
+def _price(market: Market, teams: list[Team], lot_ids: np.ndarray, terms: TenderTerms) -> dict[str, np.ndarray]:
     """Every team's view of the lots being let: price ratio, quality, exposure and annual value.
 
     Arrays span all lots so they can be indexed by lot; lots not being let are left unpriced.
@@ -261,7 +361,7 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray) -> dict[str, 
     scenario, world, p = market.scenario, market.world, market.providers
     design, dynamics = scenario.design, scenario.sector.dynamics
     months = design.contract.length_months
-    mult = market.prices.mean_multipliers(months)
+    mult = contract_multipliers(market)
     referrals = market.lots.referrals[lot_ids]  # [lot being let, group]
     n_groups = len(world.group_names)
 
@@ -298,18 +398,8 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray) -> dict[str, 
         # Investors pay providers cost plus an agreed mark-up; the outcome prices are theirs to earn.
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = cost_lot * (1.0 + design.delivery.outcomes_finance.investor_margin) / income_lot
-    flows = income_by_month(path, market.prices, mult)
-    flows[..., 0] += mult[0] * market.prices.block
-    net = (ratio[:, :, None, None] * (1 - coordination)[:, None, None, None] * flows[:, None]
-           - (cost_rate[:, :, None] * path.on_caseload)[:, None])
-    net_lot = np.einsum("tlgm,lg->tlm", net, referrals)
-    exposure = -worst_cash_position(net_lot, months)
-
-    # The commissioner's reserve: list prices at the sector's mean expected performance.
-    typical = world.no_support_hazard + monthly_hazard(p.effectiveness[p.active].mean(axis=0)) * 0.8
-    reserve_path = expected_path(world, typical, market.prices)
-    reserve_income = income_per_referral(reserve_path, market.prices, mult) + mult[0] * market.prices.block
-    reserve = referrals @ reserve_income * months
+    # The commissioner's reserve: list prices at the sector's typical performance, over the contract.
+    reserve = list_value_per_year(market)[lot_ids] / 12 * months
 
     believed_yearly = members.total(members.shares * p.effectiveness[m] * (1.0 + p.optimism[m, None])).mean(axis=1)
     effect_score = np.minimum(1.0, believed_yearly / EFFECT_FOR_FULL_QUALITY)
@@ -321,13 +411,31 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray) -> dict[str, 
     lot_roots = members.most(rooted[m]) @ covers / per_lot
     quality = np.clip(QUALITY_WEIGHTS[0] * effect_score[:, None] + QUALITY_WEIGHTS[1] * management[:, None]
                       + design.award.local_presence_weight * lot_roots, 0.0, 1.0)
+    exposure = _exposure(market, path, cost_rate, ratio * (1 - coordination)[:, None], referrals, (lot_presence > 0) & (ratio <= terms.price_cap))
     by_lot = {
         "ratio": (ratio, np.inf), "quality": (quality, 0.0), "exposure": (exposure, np.inf),
-        "annual_value": (np.minimum(ratio, 1.0) * income_lot * 12, 0.0), "lot_presence": (lot_presence, 0.0),
+        "annual_value": (np.minimum(ratio, terms.price_cap) * income_lot * 12, 0.0), "lot_presence": (lot_presence, 0.0),
     }
     offers = {name: _spread(values, lot_ids, len(market.lots), empty) for name, (values, empty) in by_lot.items()}
     offers["reserve"] = _spread(reserve[None, :], lot_ids, len(market.lots), 0.0)[0]
     return {**offers, "risk_fee": risk_fee, "cost": cost}
+
+
+def _exposure(market: Market, path, cost_rate: np.ndarray, paid_ratio: np.ndarray, referrals: np.ndarray,
+              feasible: np.ndarray) -> np.ndarray:
+    """[team, lot being let] payment-by-results exposure: the deepest cash position of a lot's steady
+    monthly inflow at the team's price, worked out only where the team could bid (inf elsewhere)."""
+    months = market.scenario.design.contract.length_months
+    mult = contract_multipliers(market)
+    flows = income_by_month(path, market.prices, mult)
+    flows[..., 0] += mult[0] * market.prices.block
+    team, lot = np.nonzero(feasible)
+    # Net cash month by month after referral, per (team, lot): income at the team's price less cost.
+    income = np.einsum("pg,pgm->pm", referrals[lot], flows[team])
+    cost = np.einsum("pg,pgm->pm", referrals[lot], cost_rate[team, :, None] * path.on_caseload[team])
+    exposure = np.full(feasible.shape, np.inf)
+    exposure[team, lot] = -worst_cash_position(paid_ratio[team, lot, None] * income - cost, months)
+    return exposure
 
 
 def _spread(values: np.ndarray, lot_ids: np.ndarray, n_lots: int, empty: float) -> np.ndarray:
@@ -366,7 +474,7 @@ class Members:
         return np.maximum.reduceat(values, self.starts, axis=0)
 
 
-def _choose_bids(market: Market, teams: list[Team], lot_ids: np.ndarray, offers: dict[str, np.ndarray]):
+def _choose_bids(market: Market, teams: list[Team], lot_ids: np.ndarray, offers: dict[str, np.ndarray], terms: TenderTerms):
     """Each team bids for its most profitable feasible lots until its bid budget runs out."""
     design, p, ledger = market.scenario.design, market.providers, market.ledger
     bidding = design.bidding
@@ -378,11 +486,11 @@ def _choose_bids(market: Market, teams: list[Team], lot_ids: np.ndarray, offers:
         m = team.providers
         lead_turnover = p.turnover_gbp[team.lead] if team.lead >= 0 else p.turnover_gbp[m].sum()
         lead_reserves = reserves[team.lead] if team.lead >= 0 else reserves[m].sum()
-        if lead_turnover < design.eligibility.min_turnover_gbp or lead_reserves < design.eligibility.min_reserves_gbp:
+        if lead_turnover < terms.min_turnover_gbp or lead_reserves < terms.min_reserves_gbp:
             continue
         ratio = offers["ratio"][t, lot_ids]
         value = offers["annual_value"][t, lot_ids]
-        ok = (ratio <= 1.0) & (offers["lot_presence"][t, lot_ids] > 0)
+        ok = (ratio <= terms.price_cap) & (offers["lot_presence"][t, lot_ids] > 0)
         if team.region >= 0:
             ok &= market.lots.region[lot_ids] == team.region
         # An alliance member delivers its share of a lot, not the whole of it.
@@ -434,6 +542,10 @@ def _absorbable(market: Market, team: Team, turnover: float) -> float:
     """The largest yearly contract value a team can take on; stronger management absorbs more."""
     p = market.providers
     management = p.management[team.lead] if team.lead >= 0 else p.management[team.providers].mean()
+    return _absorbable_by(market, turnover, management)
+
+
+def _absorbable_by(market: Market, turnover, management):
     return market.scenario.sector.dynamics.max_contract_to_turnover * (0.5 + management) * turnover
 
 

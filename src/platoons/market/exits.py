@@ -1,0 +1,120 @@
+"""Exit before insolvency: providers review their contracts and walk away with notice.
+
+Every `review_every_months`, each provider delivering a contract (direct holder, prime,
+subcontractor, consortium member) looks forward: at its own effectiveness (by now it knows it),
+the contract's price and the terms it is paid on, the referrals its share brings and its costs,
+what will the rest of the term earn or lose? When the expected loss over the remaining months
+passes what it can bear (`bearable_loss_share` of its reserves), it gives notice; after
+`notice_months` a holder hands the contract back (the commissioner steps in: `stewardship`) and a
+subcontractor or member leaves the supply chain (the prime or a fellow member takes its people).
+Alliance members are paid their costs and outcomes-finance providers are paid by investors, so
+neither reviews. Insolvency remains for losses that notice cannot absorb.
+
+Every hand-back, withdrawal, insolvency and closure is recorded with its cause.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from platoons.ledger import Role
+from platoons.market.bidding import contract_multipliers
+from platoons.market.contracting import reassign
+from platoons.market.prices import expected_path, income_per_referral
+from platoons.market.state import Market
+from platoons.population import KINDS, SIZE_BANDS, monthly_hazard
+
+REVIEWING_MODELS = ("direct", "prime", "consortium")
+
+
+def review(market: Market) -> None:
+    _serve_notices(market)
+    rules = market.scenario.sector.exits
+    if not rules.enabled or market.scenario.design.delivery.model not in REVIEWING_MODELS:
+        return
+    if market.month % rules.review_every_months != rules.review_every_months - 1:
+        return
+    pl, p = market.placements, market.providers
+    taking = pl.live(market) & (pl.share.sum(axis=1) > 0)
+    noticed = {(q, c) for q, c, _, _ in market.notices}
+    reserves = np.maximum(market.ledger.balances[p.account] / 100.0, 0.0)
+    for provider, contract in sorted({(int(q), int(c)) for q, c in zip(pl.provider[taking], pl.contract[taking])}):
+        terms = market.contracts[contract]
+        if (provider, contract) in noticed or terms.in_house or p.in_house[provider]:
+            continue
+        remaining = terms.end_month - market.month - 1
+        if remaining <= rules.notice_months:
+            continue  # it will be over before notice runs out
+        rows = np.flatnonzero(taking & (pl.provider == provider) & (pl.contract == contract))
+        loss = -forward_net_per_month(market, provider, contract, rows) * remaining
+        bearable = rules.bearable_loss_share * reserves[provider]
+        if loss > bearable:
+            cause = (f"expected loss of GBP {loss:,.0f} over the remaining {remaining} months on contract {contract}, "
+                     f"more than the GBP {bearable:,.0f} it can bear")
+            market.notices.append((provider, contract, market.month + rules.notice_months, cause))
+            market.count("notices")
+
+
+def forward_net_per_month(market: Market, provider: int, contract: int, rows: np.ndarray) -> float:
+    """What a provider expects to make each month from here on its placements `rows` of a contract."""
+    design, pl = market.scenario.design, market.placements
+    terms = market.contracts[contract]
+    referrals = (market.lots.referrals[pl.lot[rows]] * pl.share[rows]).sum(axis=0)  # [group] per month
+    kept, fee = 1.0, 0.0
+    if design.delivery.model == "prime" and terms.holder == provider:
+        # A prime also keeps its fee on what its supply chain earns.
+        chain = np.flatnonzero((pl.contract == contract) & (pl.provider != provider) & pl.live(market) & (pl.share.sum(axis=1) > 0))
+        passed = (market.lots.referrals[pl.lot[chain]] * pl.share[chain]).sum(axis=0)
+        fee = design.delivery.prime.management_fee * passed @ income_per_person(market, provider, terms.price_ratio)
+    elif design.delivery.model == "prime":
+        kept = 1.0 - design.delivery.prime.management_fee
+    elif design.delivery.model == "consortium":
+        kept = 1.0 - design.delivery.consortium.coordination_cost
+    return net_per_month(market, provider, referrals, terms.price_ratio * kept, len(np.unique(pl.lot[rows]))) + fee
+
+
+def net_per_month(market: Market, provider: int, referrals: np.ndarray, paid_ratio: float, lots: int) -> float:
+    """A provider's expected monthly surplus from a steady inflow of `referrals` [group] paid at
+    `paid_ratio` of list prices, at its own (true) effectiveness, less its costs and compliance."""
+    p, world, dynamics = market.providers, market.world, market.scenario.sector.dynamics
+    quality = 1.0 - dynamics.staff_turnover_effect * p.staff_turnover[provider]
+    path = expected_path(world, world.no_support_hazard + monthly_hazard(p.effectiveness[provider]) * quality, market.prices)
+    cost = world.cost_to_serve_gbp * (1.0 + p.overhead_rate[provider]) * path.caseload_months
+    compliance = dynamics.compliance_gbp_per_month * (1.5 - p.management[provider]) * lots
+    return float(referrals @ (income_per_person(market, provider, paid_ratio) - cost) - compliance)
+
+
+def income_per_person(market: Market, provider: int, paid_ratio: float) -> np.ndarray:
+    """[group] what one referral is expected to earn a provider paid at `paid_ratio` of list prices."""
+    p, world, dynamics = market.providers, market.world, market.scenario.sector.dynamics
+    quality = 1.0 - dynamics.staff_turnover_effect * p.staff_turnover[provider]
+    path = expected_path(world, world.no_support_hazard + monthly_hazard(p.effectiveness[provider]) * quality, market.prices)
+    mult = contract_multipliers(market)
+    return paid_ratio * (income_per_referral(path, market.prices, mult) + mult[0] * market.prices.block)
+
+
+def _serve_notices(market: Market) -> None:
+    """Notices that fall due take effect: the holder hands back, the subcontractor or member leaves."""
+    due = [n for n in market.notices if n[2] == market.month]
+    market.notices = [n for n in market.notices if n[2] != market.month]
+    p, pl = market.providers, market.placements
+    for provider, contract, _, cause in due:
+        terms = market.contracts[contract]
+        if not terms.active or not p.active[provider]:
+            continue
+        rows = np.flatnonzero((pl.provider == provider) & (pl.contract == contract))
+        people = int(pl.caseload[rows].sum())
+        kind = "hand_back" if terms.holder == provider else "withdrawal"
+        moved = reassign(market, provider, rows, "handed_back")
+        record(market, provider, kind, cause, moved if kind == "withdrawal" else people)
+        market.count(f"{kind}s")
+
+
+def record(market: Market, provider: int, kind: str, cause: str, people: int) -> None:
+    """One row of the exits table: who left what, when, why, and how many people it affected."""
+    p = market.providers
+    band = int(p.size_band(market.scenario.sector.size_band_edges_gbp)[provider])
+    market.exits.append({
+        "provider": f"p{provider}", "exit": kind, "role": Role(int(p.last_role[provider])).name.lower() if p.last_role[provider] else "none",
+        "kind": KINDS[p.kind[provider]], "size_band": SIZE_BANDS[band], "month": market.month, "cause": cause, "people": int(people),
+    })

@@ -3,6 +3,17 @@
 Run: ``.venv/bin/python benchmarks/tender_bench.py [--repeats N] [--quick]``. Needs PuLP
 (``pip install pulp``), which brings its own CBC binary.
 
+With ``--cats [DIR ...]`` it runs instead every CATS instance (``*.txt``) in ``../shared/cats/``
+beside the repository, when that folder exists, and in each DIR given: ``award()`` in each mode
+(``--modes``, default ``highs,cpsat,race``) on the tender that ``platoons.tender.cats`` makes of
+the instance, against SCIP (PySCIPOpt, one thread) and CP-SAT (OR-Tools, one worker) on the
+instance as CATS states it (set packing over all goods, written here independently), all capped
+at ``--cap`` seconds, in the same run. It prints the times, the ratios reference time / award()
+time where both proved optimality, and where some solver did not: its incumbent as a share of
+the best found and its gap to the best proven bound; then the median ratio per CATS family.
+It exits 1 if two solvers that both proved optimality disagree on the objective. Needs the
+``bench`` extra (``pip install -e '.[bench]'``).
+
 Instances follow two distributions of the Combinatorial Auction Test Suite (CATS; Leyton-Brown,
 Pearson and Shoham, 2000), simplified and turned round for procurement: bids are offers to
 *supply* a package of lots at a price, and packages are cheaper than their parts.
@@ -44,10 +55,12 @@ capped at ``--cap`` seconds (``time_limit_s`` for ``award()``, ``timeLimit`` for
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -200,6 +213,183 @@ def solve_with_pulp(instance: Instance, time_limit_s: float) -> tuple[float, boo
     return sum(value[w] for w in winners), prob.sol_status == pulp.LpSolutionOptimal
 
 
+# --- CATS instances: award() in each mode against SCIP and CP-SAT -------------------------------
+
+CATS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "cats"
+MODES = ("highs", "cpsat", "race")
+REFERENCES = ("SCIP", "CP-SAT")
+
+
+@dataclass
+class Run:
+    seconds: float
+    objective: float
+    proven: bool
+    bound: float  # best proven upper bound on the objective (== objective when proven)
+
+
+def cats_files(folders: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for folder in folders:
+        if folder.is_dir():
+            files += sorted(path for path in folder.iterdir() if path.suffix == ".txt" and path.name != "README.txt")
+        elif folder.is_file():
+            files.append(folder)
+    return list(dict.fromkeys(files))
+
+
+def cats_bids(path: Path) -> list[tuple[float, list[int]]]:
+    """The bids as CATS states them: value and goods (dummy goods included)."""
+    bids = []
+    for line in path.read_text().splitlines():
+        words = line.split()
+        if words and words[-1] == "#":
+            bids.append((float(words[1]), [int(word) for word in words[2:-1]]))
+    return bids
+
+
+def run_ours(path: Path, mode: str, cap: float) -> Run:
+    from platoons.tender.cats import read_cats
+
+    tender = read_cats(path)
+    rules = replace(tender.rules, solver=mode, time_limit_s=cap)
+    started = time.perf_counter()
+    result = award(tender.lots, tender.bids, rules)
+    seconds = time.perf_counter() - started
+    bound = result.objective if result.optimal else result.objective / (1 - result.gap) if result.gap < 1 else math.inf
+    return Run(seconds, result.objective, result.optimal, bound)
+
+
+def run_scip(bids: list[tuple[float, list[int]]], cap: float) -> Run:
+    """Set packing over the goods, as an analyst would write it in PySCIPOpt; SCIP on one thread."""
+    import pyscipopt
+
+    started = time.perf_counter()
+    model = pyscipopt.Model()
+    model.hideOutput()
+    model.setParam("limits/gap", 0.0)
+    model.setParam("limits/time", cap)
+    model.setParam("parallel/maxnthreads", 1)
+    x = [model.addVar(vtype="B", obj=value) for value, _ in bids]
+    by_good: dict[int, list[int]] = {}
+    for i, (_, goods) in enumerate(bids):
+        for good in goods:
+            by_good.setdefault(good, []).append(i)
+    for members in by_good.values():
+        if len(members) > 1:
+            model.addCons(pyscipopt.quicksum(x[i] for i in members) <= 1)
+    model.setMaximize()
+    model.optimize()
+    seconds = time.perf_counter() - started
+    objective = model.getObjVal() if model.getNSols() else 0.0
+    proven = model.getStatus() == "optimal"
+    return Run(seconds, objective, proven, objective if proven else model.getDualbound())
+
+
+def warm_up(path: Path, modes: tuple[str, ...]) -> None:
+    """Solve one instance untimed with everything, so no timing includes a library's import."""
+    for mode in modes:
+        run_ours(path, mode, 5.0)
+    run_scip(cats_bids(path), 5.0)
+    run_cpsat(cats_bids(path), 5.0)
+
+
+def run_cpsat(bids: list[tuple[float, list[int]]], cap: float) -> Run:
+    """The same set packing in OR-Tools CP-SAT, one worker, the values in millionths (CATS values
+    have at most six decimals, and CP-SAT is faster on an integer objective than on floats)."""
+    from ortools.sat.python import cp_model
+
+    started = time.perf_counter()
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"x{i}") for i in range(len(bids))]
+    by_good: dict[int, list[int]] = {}
+    for i, (_, goods) in enumerate(bids):
+        for good in goods:
+            by_good.setdefault(good, []).append(i)
+    for members in by_good.values():
+        if len(members) > 1:
+            model.add_at_most_one(x[i] for i in members)
+    model.maximize(sum(round(value * 1e6) * x[i] for i, (value, _) in enumerate(bids)))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.max_time_in_seconds = cap
+    status = solver.solve(model)
+    seconds = time.perf_counter() - started
+    found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    objective = sum(value for i, (value, _) in enumerate(bids) if solver.boolean_value(x[i])) if found else 0.0
+    proven = status == cp_model.OPTIMAL
+    bound = objective if proven else solver.best_objective_bound / 1e6 if found else math.inf
+    return Run(seconds, objective, proven, bound)
+
+
+def bench_cats(folders: list[Path], cap: float, repeats: int, modes: tuple[str, ...]) -> int:
+    files = cats_files(folders)
+    if not files:
+        print(f"No CATS files (*.txt) in {', '.join(map(str, folders))}", file=sys.stderr)
+        return 1
+    header = (f"{'instance':<26}" + "".join(f"{name:>12}" for name in (*modes, *REFERENCES))
+              + "  " + "  ".join(f"{ref}/{mode}" for mode in modes for ref in REFERENCES) + "  note")
+    warm_up(min(files, key=lambda path: path.stat().st_size), modes)
+    print(header)
+    print("-" * len(header))
+    ratios: dict[tuple[str, str, str], list[float]] = {}  # (family, mode, reference) -> ratios
+    unproven: dict[str, list[str]] = {}
+    agree = True
+    for path in files:
+        bids = cats_bids(path)
+        runs: dict[str, list[Run]] = {name: [] for name in (*modes, *REFERENCES)}
+        for _ in range(repeats):
+            for mode in modes:
+                runs[mode].append(run_ours(path, mode, cap))
+            runs["SCIP"].append(run_scip(bids, cap))
+            runs["CP-SAT"].append(run_cpsat(bids, cap))
+            if not all(run[-1].proven for run in runs.values()):
+                break  # a capped solve is not worth repeating
+        best = {name: min(group, key=lambda run: run.seconds) for name, group in runs.items()}
+        seconds = {name: statistics.median(run.seconds for run in group) for name, group in runs.items()}
+        family = path.stem.split("_g")[0]
+        known = max(run.objective for run in best.values())
+        bound = min(run.bound for run in best.values())
+        cells, notes = [], []
+        for name in (*modes, *REFERENCES):
+            run = best[name]
+            cells.append(f"{seconds[name]:.3f}" if run.proven else f">{cap:g}")
+        pairs = []
+        for mode in modes:
+            for ref in REFERENCES:
+                if best[mode].proven and best[ref].proven:
+                    ratio = seconds[ref] / seconds[mode]
+                    ratios.setdefault((family, mode, ref), []).append(ratio)
+                    pairs.append(f"{ratio:.2f}")
+                    same = math.isclose(best[mode].objective, best[ref].objective, rel_tol=1e-6, abs_tol=1e-6)
+                    if not same:
+                        agree = False
+                        notes.append(f"OBJECTIVES DIFFER: {mode} {best[mode].objective} vs {ref} {best[ref].objective}")
+                else:
+                    pairs.append("-")
+        for name, run in best.items():
+            if not run.proven:
+                gap = (bound - run.objective) / bound if 0 < bound < math.inf else 1.0
+                quality = run.objective / known if known > 0 else 1.0
+                notes.append(f"{name}: {quality:.2%} of best found, gap {gap:.2%} to the best bound")
+                unproven.setdefault(family, []).append(name)
+        print(f"{path.stem:<26}" + "".join(f"{cell:>12}" for cell in cells) + "  "
+              + "  ".join(f"{pair:>{len(ref) + 1 + len(mode)}}" for pair, (mode, ref) in
+                          zip(pairs, [(m, r) for m in modes for r in REFERENCES]))
+              + "  " + "; ".join(notes), flush=True)
+
+    print(f"\nMedian ratio per family (reference time / award() time; > 1: award() faster), "
+          f"over instances both proved within {cap:g} s:")
+    families = sorted({family for family, _, _ in ratios} | set(unproven))
+    head = f"{'family':<12}" + "".join(f"{f'{ref}/{mode}':>16}" for mode in modes for ref in REFERENCES)
+    print(head)
+    for family in families:
+        row = [ratios.get((family, mode, ref)) for mode in modes for ref in REFERENCES]
+        print(f"{family:<12}" + "".join(f"{(f'{statistics.median(r):.2f} ({len(r)})' if r else '-'):>16}" for r in row))
+    print("(n) = instances in the median; '-' = none proved by both. Times are end to end, model building included.")
+    return 0 if agree else 1
+
+
 SIZES = ((100, 64), (1_000, 256), (2_000, 256), (10_000, 256))
 GOAL = (2_000, 256)
 
@@ -209,7 +399,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each solver per size (default 3)")
     parser.add_argument("--cap", type=float, default=60.0, help="time limit per solve, seconds (default 60)")
     parser.add_argument("--quick", action="store_true", help="skip the 10,000-bid size")
+    parser.add_argument(
+        "--cats", nargs="*", type=Path, default=None, metavar="DIR",
+        help=f"run the CATS instances in {CATS_DIR} (when present) and in each DIR, against SCIP and CP-SAT",
+    )
+    parser.add_argument("--modes", default=",".join(MODES), help="award() solver modes for --cats (default all)")
     args = parser.parse_args(argv)
+    if args.cats is not None:
+        try:
+            import pyscipopt  # noqa: F401
+            from ortools.sat.python import cp_model  # noqa: F401
+        except ImportError:
+            print("--cats compares against SCIP and CP-SAT: pip install 'platoons[bench]'", file=sys.stderr)
+            return 1
+        folders = ([CATS_DIR] if CATS_DIR.is_dir() else []) + list(args.cats)
+        return bench_cats(folders, args.cap, args.repeats, tuple(args.modes.split(",")))
     try:
         import pulp  # noqa: F401
     except ImportError:

@@ -254,3 +254,135 @@ def test_trivial_tenders_do_not_start_the_solver() -> None:
 def test_meaningless_input_is_a_value_error(lots, bids, words) -> None:
     with pytest.raises(ValueError, match=words.replace("[", r"\[").replace("]", r"\]")):
         award(lots, bids)
+
+
+def _optimal_sets(lots: list[Lot], bids: list[Bid], rules: AwardRules, objective: float) -> int:
+    """How many sets of bids of positive surplus reach ``objective`` (to one part in 10^9)."""
+    from itertools import combinations
+
+    reserve = {lot.lot_id: lot.reserve_price for lot in lots}
+    gains = [sum(reserve[x] for x in b.lots) - b.price * (1 - rules.quality_weight * b.quality) for b in bids]
+    positive = [i for i, gain in enumerate(gains) if gain > 0]
+    count = 0
+    for size in range(len(positive) + 1):
+        for chosen in combinations(positive, size):
+            total = math.fsum(gains[i] for i in chosen)
+            if math.isclose(total, objective, rel_tol=1e-9, abs_tol=1e-9) and is_feasible(lots, [bids[i] for i in chosen], rules):
+                count += 1
+    return count
+
+
+MODES = [("highs", True), ("highs", False), ("cpsat", True), ("race", True)]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tenders())
+def test_every_mode_finds_the_optimum_and_the_same_award_when_it_is_unique(tender) -> None:
+    pytest.importorskip("ortools", reason="cpsat and race need OR-Tools (the solvers extra)")
+    lots, bids, rules = tender
+    best = award_exhaustively(lots, bids, rules)
+    unique = _optimal_sets(lots, bids, rules, best.objective) == 1
+    for solver, decompose in MODES:
+        result = award(lots, bids, AwardRules(**{**_rules_fields(rules), "solver": solver, "decompose": decompose}))
+        assert result.optimal
+        assert math.isclose(result.objective, best.objective, rel_tol=1e-9, abs_tol=1e-6)
+        assert_consistent(lots, bids, rules, result)
+        if unique:
+            assert result.winning_bids == best.winning_bids
+
+
+def test_decomposition_splits_on_shared_lots_groups_and_caps_only() -> None:
+    from platoons.tender.decompose import build_rows, split
+
+    gains = np.array([5.0, 4.0, 3.0, 2.0, 1.0, 6.0])
+    # 0 and 1 share a lot; 2 and 3 share an XOR group; 4 and 5 a binding cap; nothing links the pairs.
+    rows = build_rows([[0, 1], [2, 3]], [([4, 5], [2.0, 3.0], 4.0)])
+    components = split(gains, *rows)
+    assert [c.members.tolist() for c in components] == [[0, 1], [2, 3], [4, 5]]
+    assert components[2].model.value.tolist() == [2.0, 3.0] and components[2].model.upper.tolist() == [4.0]
+    whole = split(gains, *rows, decompose=False)
+    assert [c.members.tolist() for c in whole] == [[0, 1, 2, 3, 4, 5]]
+    linked = split(gains, *build_rows([[0, 1], [1, 2], [2, 3]], []))
+    assert [c.members.tolist() for c in linked] == [[0, 1, 2, 3], [4], [5]]
+
+
+def test_independent_regions_are_solved_apart_with_the_same_award() -> None:
+    lots, bids, rules = random_tender(400, 40, seed=3)
+    # Two copies of the tender on disjoint lots and bidders: two components at least.
+    twin_lots = [Lot(f"x{lot.lot_id}", lot.reserve_price, lot.set_aside) for lot in lots]
+    twin_bids = [Bid(f"x{b.bid_id}", f"x{b.bidder_id}", tuple(f"x{j}" for j in b.lots), b.price, b.quality,
+                     None if b.xor_group is None else f"x{b.xor_group}") for b in bids]
+    small = rules.small_bidders | {f"x{k}" for k in rules.small_bidders}
+    rules = AwardRules(default_max_lots=6, small_bidders=small)
+    single = award(lots, bids, rules)
+    together = award(lots + twin_lots, bids + twin_bids, rules)
+    apart = award(lots + twin_lots, bids + twin_bids, AwardRules(**{**_rules_fields(rules), "decompose": False}))
+    assert together.optimal and apart.optimal
+    assert together.objective == pytest.approx(2 * single.objective, rel=1e-12)
+    assert apart.objective == pytest.approx(together.objective, rel=1e-9)
+    assert together.winning_bids == single.winning_bids + tuple(f"x{b}" for b in single.winning_bids)
+
+
+def test_an_unknown_solver_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="solver must be one of highs, cpsat, race"):
+        award([Lot("A", 1.0)], [], AwardRules(solver="gurobi"))
+
+
+def test_amounts_beyond_a_trillion_are_refused() -> None:
+    with pytest.raises(ValueError, match="reserve_price must be >= 0 and <= 1e"):
+        award([Lot("A", 1e20)], [])
+    with pytest.raises(ValueError, match="price must be >= 0 and <= 1e"):
+        award([Lot("A", 1.0)], [Bid("b", "x", ("A",), 1e300, 0.5)])
+
+
+def test_a_race_stopped_by_the_time_limit_returns_the_better_incumbent_and_its_gap() -> None:
+    pytest.importorskip("ortools", reason="race needs OR-Tools (the solvers extra)")
+    lots, bids, rules = random_tender(3000, 120, seed=11)
+    limited = award(lots, bids, AwardRules(**{**_rules_fields(rules), "time_limit_s": 0.05, "solver": "race"}))
+    assert not limited.optimal
+    assert 0.0 < limited.gap <= 1.0
+    assert_consistent(lots, bids, rules, limited)
+
+
+def random_model(n_bids: int, n_lots: int, seed: int):
+    """A set-packing award model: each bid takes one to four of the lots, each lot a row, and is
+    worth about its size (which leaves the linear relaxation far from integral: a hard model)."""
+    from platoons.tender.decompose import Model, build_rows
+
+    rng = np.random.default_rng(seed)
+    members: dict[int, list[int]] = {}
+    sizes = rng.integers(1, 5, n_bids)
+    for k in range(n_bids):
+        for lot in rng.choice(n_lots, size=int(sizes[k]), replace=False).tolist():
+            members.setdefault(lot, []).append(k)
+    starts, index, value, upper = build_rows([row for row in members.values() if len(row) > 1], [])
+    return Model(sizes * rng.uniform(0.9, 1.1, n_bids), starts, index, value, upper)
+
+
+def _packs(model, chosen: list[int]) -> bool:
+    x = np.zeros(len(model.gains))
+    x[chosen] = 1.0
+    rows = np.add.reduceat(model.value * x[model.index], model.starts[:-1]) if model.n_rows else np.zeros(0)
+    return bool(np.all(rows <= model.upper + 1e-9))
+
+
+def test_a_race_between_two_processes_returns_the_proven_optimum() -> None:
+    pytest.importorskip("ortools", reason="race needs OR-Tools (the solvers extra)")
+    from platoons.tender import highs
+    from platoons.tender.portfolio import race
+
+    model = random_model(300, 40, seed=5)
+    alone, proven = highs.solve(model, None)
+    raced, raced_bound = race(model, None)
+    assert proven is None and raced_bound is None and _packs(model, raced)
+    assert model.gains[raced].sum() == pytest.approx(model.gains[alone].sum(), rel=1e-9)
+
+
+def test_a_race_stopped_by_its_time_limit_returns_a_feasible_incumbent_and_a_bound() -> None:
+    pytest.importorskip("ortools", reason="race needs OR-Tools (the solvers extra)")
+    from platoons.tender.portfolio import race
+
+    model = random_model(4000, 120, seed=9)
+    chosen, bound = race(model, 0.05)
+    assert bound is not None and _packs(model, chosen)
+    assert bound >= model.gains[chosen].sum() - 1e-6

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import json
 import subprocess
 import sys
@@ -126,3 +127,90 @@ def test_the_same_files_give_the_same_award(capsys) -> None:
         result.pop("solve_seconds")
         runs.append(result)
     assert runs[0] == runs[1]
+
+
+def _small_tender(folder: Path, price: str = "500") -> list[str]:
+    (folder / "lots.csv").write_text("lot_id,reserve_price\nA,100\n")
+    (folder / "bids.csv").write_text(f"bid_id,bidder_id,lots,price,quality\nb1,k1,A,{price},0.5\n")
+    return ["tender", "--lots", str(folder / "lots.csv"), "--bids", str(folder / "bids.csv")]
+
+
+def test_the_table_prints_when_no_bid_wins(tmp_path: Path, capsys) -> None:
+    code, stdout, stderr = run_cli(_small_tender(tmp_path), capsys)
+    assert (code, stderr) == (0, "")
+    assert "no acceptable bid" in stdout and "Total price of winning bids: £0" in stdout
+
+
+def test_a_replaced_output_keeps_its_permissions_and_a_new_one_is_not_private(tmp_path: Path, capsys) -> None:
+    args = _small_tender(tmp_path, price="50")
+    kept, fresh = tmp_path / "kept.csv", tmp_path / "fresh.json"
+    kept.write_text("old\n")
+    kept.chmod(0o640)
+    code, _, _ = run_cli(args + ["--out", str(kept), "--ocds", str(fresh)], capsys)
+    assert code == 0
+    assert kept.read_text().startswith("lot_id,") and (kept.stat().st_mode & 0o777) == 0o640
+    umask = os.umask(0)
+    os.umask(umask)
+    assert fresh.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_an_output_symlink_is_followed_and_kept(tmp_path: Path, capsys) -> None:
+    args = _small_tender(tmp_path, price="50")
+    target, link = tmp_path / "real.csv", tmp_path / "link.csv"
+    target.write_text("old\n")
+    link.symlink_to(target)
+    code, _, _ = run_cli(args + ["--out", str(link)], capsys)
+    assert code == 0
+    assert link.is_symlink() and target.read_text().startswith("lot_id,")
+
+
+def test_outputs_hold_no_infinity_at_the_largest_amounts(tmp_path: Path, capsys) -> None:
+    lots = "lot_id,reserve_price\n" + "".join(f"L{j},1e12\n" for j in range(300))
+    bids = "bid_id,bidder_id,lots,price,quality\n" + "".join(f"b{j},k{j},L{j},1,0\n" for j in range(300))
+    (tmp_path / "lots.csv").write_text(lots)
+    (tmp_path / "bids.csv").write_text(bids)
+    ocds = tmp_path / "release.json"
+    code, stdout, _ = run_cli(["tender", "--lots", str(tmp_path / "lots.csv"), "--bids", str(tmp_path / "bids.csv"),
+                               "--json", "--ocds", str(ocds)], capsys)
+    assert code == 0
+
+    def refuse(name: str) -> None:
+        raise AssertionError(f"{name} in JSON output")
+
+    assert json.loads(stdout, parse_constant=refuse)["optimal"] is True
+    package = json.loads(ocds.read_text(), parse_constant=refuse)
+    assert package["releases"][0]["tender"]["value"]["amount"] == 3e14
+
+
+def test_the_award_csv_names_a_large_package_once(tmp_path: Path, capsys) -> None:
+    n = 3000
+    lots = "lot_id,reserve_price\n" + "".join(f"lot-{j:05d},100\n" for j in range(n))
+    package = ";".join(f"lot-{j:05d}" for j in range(n))
+    (tmp_path / "lots.csv").write_text(lots)
+    (tmp_path / "bids.csv").write_text(f"bid_id,bidder_id,lots,price,quality\nbig,k1,{package},1000,0\n")
+    out = tmp_path / "award.csv"
+    code, _, _ = run_cli(["tender", "--lots", str(tmp_path / "lots.csv"), "--bids", str(tmp_path / "bids.csv"),
+                          "--out", str(out), "--json"], capsys)
+    assert code == 0
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == n and {row["bid_id"] for row in rows} == {"big"} and rows[0]["package_lots"] == str(n)
+    assert max(len(line) for line in out.read_text().splitlines()[1:]) < 100  # no row lists the package's lots
+
+
+def test_each_ocds_publication_is_a_new_release_and_declares_its_extensions(tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from platoons.tender import award
+    from platoons.tender.files import read_tender
+    from platoons.tender.ocds import release_package
+
+    tender = read_tender(EXAMPLE / "lots.csv", EXAMPLE / "bids.csv", EXAMPLE / "bidders.csv")
+    result = award(tender.lots, tender.bids, tender.rules)
+    first, second = (
+        release_package(tender, result, ocid="ocds-x", published=datetime(2026, 1, 1, 0, 0, s, tzinfo=timezone.utc),
+                        uri="file:///r.json")
+        for s in (1, 2)
+    )
+    assert first["releases"][0]["id"] != second["releases"][0]["id"]
+    assert any("partyDetails_scale" in url for url in first["extensions"])
+    assert any("lots_extension" in url for url in first["extensions"])

@@ -181,7 +181,9 @@ def test_award_csv_has_a_row_per_lot() -> None:
     rows = list(csv.DictReader(io.StringIO(award_csv(tender, award(tender.lots, tender.bids, tender.rules)))))
     assert [row["lot_id"] for row in rows] == [lot.lot_id for lot in tender.lots]
     central = next(row for row in rows if row["lot_id"] == "central")
-    assert (central["bid_id"], central["package"], central["adjusted_price"]) == ("b07", "west;central", "144400.0")
+    assert (central["bid_id"], central["package_lots"], central["adjusted_price"]) == ("b07", "2", "144400.0")
+    # The package is named by its bid id on each of its lots, not by listing its lots again.
+    assert [row["lot_id"] for row in rows if row["bid_id"] == "b07"] == ["west", "central"]
     assert next(row for row in rows if row["lot_id"] == "harbour")["unawarded_reason"] == "lost to a package"
 
 

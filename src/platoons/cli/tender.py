@@ -14,13 +14,17 @@ from platoons.errors import InputError
 
 
 def tender(
-    lots: Path = typer.Option(..., "--lots", help="Lots: CSV or JSON with lot_id, reserve_price[, set_aside]."),
-    bids: Path = typer.Option(
-        ..., "--bids", help="Bids: CSV or JSON with bid_id, bidder_id, lots, price, quality[, xor_group]."
+    lots: Optional[Path] = typer.Option(None, "--lots", help="Lots: CSV or JSON with lot_id, reserve_price[, set_aside]."),
+    bids: Optional[Path] = typer.Option(
+        None, "--bids", help="Bids: CSV or JSON with bid_id, bidder_id, lots, price, quality[, xor_group]."
     ),
     bidders: Optional[Path] = typer.Option(
         None, "--bidders", help="Bidders: CSV or JSON with bidder_id, size (small|large)[, max_lots]."
     ),
+    cats: Optional[Path] = typer.Option(
+        None, "--cats", help="A Combinatorial Auction Test Suite instance, instead of --lots and --bids."
+    ),
+    cats_dummy: str = typer.Option("xor", "--cats-dummy", help="CATS dummy goods as XOR groups (xor) or lots (lots)."),
     quality_weight: Optional[float] = typer.Option(
         None, "--quality-weight", help="W in [0, 1]: a bid scores price x (1 - W x quality). Default 0.3."
     ),
@@ -30,53 +34,83 @@ def tender(
     time_limit: Optional[float] = typer.Option(
         None, "--time-limit", help="Stop the search after this many seconds and report the gap."
     ),
+    solver: str = typer.Option(
+        "highs", "--solver", help="highs, cpsat (needs the solvers extra) or race (both; the first proven optimum)."
+    ),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the award, one row per lot, as CSV."),
     as_json: bool = typer.Option(False, "--json", help="Print the award as JSON instead of a table."),
     ocds: Optional[Path] = typer.Option(None, "--ocds", help="Write an OCDS 1.1 release package (JSON)."),
 ) -> None:
     """Award a tender exactly: the winning bids that give the most value for money."""
+    from dataclasses import replace
+
     from platoons.tender import award
     from platoons.tender.files import (
         award_csv,
+        check_outputs,
         check_quality_weight,
         check_time_limit,
-        check_writable,
         read_tender,
         write_atomically,
     )
+    from platoons.tender.portfolio import check_solver
 
     overrides = {
         "quality_weight": None if quality_weight is None else check_quality_weight(quality_weight, "--quality-weight"),
         "time_limit_s": None if time_limit is None else check_time_limit(time_limit, "--time-limit"),
     }
-    for path, option in ((out, "--out"), (ocds, "--ocds")):
-        if path is not None:
-            check_writable(path, option)
-    if out is not None and ocds is not None and out.resolve() == ocds.resolve():
-        raise InputError("--ocds", "path", "a different file from --out", str(ocds))
-    chosen = read_tender(lots, bids, bidders, rules, overrides)
+    try:
+        check_solver(solver)
+    except ValueError as error:
+        raise InputError("--solver", "solver", "highs, cpsat or race, with its package installed", solver,
+                         message=str(error)) from None
+    if cats is None and (lots is None or bids is None):
+        raise InputError("--lots", "path", "--lots and --bids (or --cats)", "missing")
+    if cats is not None and (lots is not None or bids is not None or bidders is not None):
+        raise InputError("--cats", "path", "used without --lots, --bids and --bidders", "both")
+    inputs = {"--lots": lots, "--bids": bids, "--bidders": bidders, "--rules": rules, "--cats": cats}
+    targets = check_outputs({"--out": out, "--ocds": ocds}, inputs)
+
+    if cats is not None:
+        from platoons.tender import AwardRules
+        from platoons.tender.award import DEFAULT_QUALITY_WEIGHT
+        from platoons.tender.cats import read_cats
+        from platoons.tender.files import read_rules
+
+        settings = read_rules(rules) if rules is not None else {}
+        settings.update({key: value for key, value in overrides.items() if value is not None})
+        cats_rules = AwardRules(
+            quality_weight=float(settings.get("quality_weight", DEFAULT_QUALITY_WEIGHT)),
+            default_max_lots=settings.get("default_max_lots"),
+            time_limit_s=settings.get("time_limit_s"),
+        )
+        chosen = replace(read_cats(cats, cats_dummy, cats_rules), ocid=settings.get("ocid"),
+                         publisher=settings.get("publisher"))
+    else:
+        chosen = read_tender(lots, bids, bidders, rules, overrides)
+    chosen = replace(chosen, rules=replace(chosen.rules, solver=solver))
     result = award(chosen.lots, chosen.bids, chosen.rules)
 
     outputs: dict[Path, str] = {}
     if out is not None:
-        outputs[out] = award_csv(chosen, result)
+        outputs[targets["--out"]] = award_csv(chosen, result)
     if ocds is not None:
         from platoons.tender.ocds import release_package
 
         package = release_package(
             chosen,
             result,
-            ocid=chosen.ocid or f"ocds-unregistered-{lots.stem}",
+            ocid=chosen.ocid or f"ocds-unregistered-{(cats or lots).stem}",
             published=datetime.now(timezone.utc),
-            uri=ocds.resolve().as_uri(),
+            uri=targets["--ocds"].as_uri(),
         )
-        outputs[ocds] = json.dumps(package, indent=2) + "\n"
+        outputs[targets["--ocds"]] = json.dumps(package, indent=2, allow_nan=False) + "\n"
     write_atomically(outputs)
 
     if as_json:
-        print(json.dumps(_as_json(result), indent=2))
+        print(json.dumps(_as_json(result), indent=2, allow_nan=False))
     else:
-        _print_table(chosen, result, outputs)
+        _print_table(chosen, result, [path for path in (out, ocds) if path is not None])
 
 
 def _as_json(result) -> dict:
@@ -91,7 +125,7 @@ def _as_json(result) -> dict:
     }
 
 
-def _print_table(chosen, result, outputs: dict[Path, str]) -> None:
+def _print_table(chosen, result, outputs: list[Path]) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -165,4 +199,4 @@ def _lots_per_bidder(result) -> dict[str, int]:
 
 def _gbp(amount: float) -> str:
     """Pounds, with pence only when there are any."""
-    return f"£{amount:,.0f}" if round(amount, 2).is_integer() else f"£{amount:,.2f}"
+    return f"£{amount:,.0f}" if float(round(amount, 2)).is_integer() else f"£{amount:,.2f}"

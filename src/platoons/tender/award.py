@@ -14,9 +14,15 @@ and the award maximises the total surplus of the winning bids subject to:
 
 Bids that cannot win in any award are screened out before the solve: those with a surplus of
 zero or less, those naming a set-aside lot when their bidder is not small, and packages larger
-than their bidder's cap. The rest become one binary variable each in a mixed-integer programme
-solved by HiGHS (this is the one module that imports it), with a relative and absolute gap of
-zero, one thread and a fixed random seed.
+than their bidder's cap. The rest become one binary variable each in a mixed-integer programme.
+Bids that share no lot, XOR group or binding cap cannot affect each other, so the programme is
+split into its independent components (``platoons.tender.decompose``) and each is solved alone; a
+bid in a component of its own wins without a solve. A component is solved by HiGHS
+(``platoons.tender.highs``), by CP-SAT (``platoons.tender.cpsat``, the ``solvers`` extra) or by
+both at once, the first proven optimum winning (``rules.solver = "race"``,
+``platoons.tender.portfolio``); each runs with gap zero, one thread and a fixed random seed.
+Prices and reserve prices above ``MAX_AMOUNT`` are refused, so no sum reaches what a solver reads
+as infinity.
 
 Determinism and ties. The model lists the bids in input order and HiGHS runs on one thread with
 a fixed seed, so the same input always gives the same award. When awards tie, earlier bids are
@@ -26,7 +32,8 @@ come later in the input, its surplus equals theirs combined (to one part in 10^9
 stays within its cap; the scan repeats until nothing moves. So of two equal bids for the same
 lots the earlier one wins, and a package ties with the later single-lot bids it covers. Ties
 between different combinations that no such swap links (two earlier bids against one later
-package, say) are left as HiGHS's deterministic search found them.
+package, say) are left as the solver's deterministic search found them: the same input and
+solver give the same award, but HiGHS and CP-SAT may pick different awards of equal surplus.
 """
 
 from __future__ import annotations
@@ -45,7 +52,9 @@ LOST_TO_A_PACKAGE = "lost to a package"
 
 # Surpluses that differ by no more than this fraction count as equal when breaking ties.
 _TIE_RELATIVE = 1e-9
-_RANDOM_SEED = 20240229
+# The largest price or reserve price accepted, GBP (a trillion): sums over any tender stay far
+# below the 1e20 that solvers read as infinity, and never overflow to inf.
+MAX_AMOUNT = 1e12
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +87,8 @@ class AwardRules:
     default_max_lots: int | None = None  # cap for bidders not in max_lots; None = no cap
     small_bidders: frozenset[str] = frozenset()  # bidders that may win set-aside lots
     time_limit_s: float | None = None  # seconds; None = solve to proven optimality
+    solver: str = "highs"  # "highs" | "cpsat" (needs OR-Tools) | "race": both, first proven optimum
+    decompose: bool = True  # solve each independent component alone (same optimum, less work)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +170,66 @@ def award(lots: Sequence[Lot], bids: Sequence[Bid], rules: AwardRules = AwardRul
     return _assemble(lots, bids, candidates, winners, objective, optimal, gap, started)
 
 
+def _solve(
+    bids: Sequence[Bid],
+    candidates: list[int],
+    gains: list[float],
+    rules: AwardRules,
+    started: float,
+) -> tuple[list[int], float | None]:
+    """Solve the award over the candidate bids, one independent component at a time.
+
+    Returns the chosen candidates (indices into ``candidates``) and, when the search stopped
+    before proving optimality, the best bound on the objective; None when proven optimal.
+    """
+    from platoons.tender.decompose import build_rows, split
+    from platoons.tender.portfolio import solve
+
+    # Rows: one per lot, XOR group and capped bidder that two or more candidates share
+    # (a row with one member is implied by the variable's upper bound of 1).
+    lot_members: dict[str, list[int]] = {}
+    group_members: dict[str, list[int]] = {}
+    bidder_members: dict[str, list[int]] = {}
+    for k, position in enumerate(candidates):
+        bid = bids[position]
+        for lot_id in bid.lots:
+            lot_members.setdefault(lot_id, []).append(k)
+        if bid.xor_group is not None:
+            group_members.setdefault(bid.xor_group, []).append(k)
+        bidder_members.setdefault(bid.bidder_id, []).append(k)
+    packing = [members for members in lot_members.values() if len(members) > 1]
+    packing += [members for members in group_members.values() if len(members) > 1]
+    capped = []
+    for bidder_id, members in bidder_members.items():
+        cap = cap_for(bidder_id, rules)
+        if cap is None:
+            continue
+        sizes = [float(len(bids[candidates[k]].lots)) for k in members]
+        if sum(sizes) > cap:
+            capped.append((members, sizes, float(cap)))
+
+    chosen: list[int] = []
+    bounds: list[float] = []
+    proven = True
+    for component in split(np.asarray(gains, dtype=np.float64), *build_rows(packing, capped), rules.decompose):
+        members = component.members.tolist()
+        if len(members) == 1:  # shares no row: it wins alone
+            chosen.extend(members)
+            bounds.append(gains[members[0]])
+            continue
+        left = None if rules.time_limit_s is None else rules.time_limit_s - (time.perf_counter() - started)
+        picked, bound = solve(component.model, rules.solver, left)
+        chosen.extend(members[j] for j in picked)
+        proven &= bound is None
+        bounds.append(math.fsum(gains[members[j]] for j in picked) if bound is None else bound)
+    return sorted(chosen), None if proven else math.fsum(bounds)
+
+
 def _check(lots: Sequence[Lot], bids: Sequence[Bid], rules: AwardRules) -> None:
     """Reject input that has no meaning; the file layer reports the same faults by line."""
+    from platoons.tender.portfolio import check_solver
+
+    check_solver(rules.solver)
     if not 0.0 <= rules.quality_weight <= 1.0:
         raise ValueError(f"quality_weight must be in [0, 1] (got {rules.quality_weight!r})")
     if rules.time_limit_s is not None and not rules.time_limit_s > 0:
@@ -174,8 +243,8 @@ def _check(lots: Sequence[Lot], bids: Sequence[Bid], rules: AwardRules) -> None:
     for lot in lots:
         if lot.lot_id in lot_ids:
             raise ValueError(f"lot_id must be unique (got {lot.lot_id!r} twice)")
-        if not lot.reserve_price >= 0.0 or math.isinf(lot.reserve_price):
-            raise ValueError(f"lot {lot.lot_id!r}: reserve_price must be >= 0 (got {lot.reserve_price!r})")
+        if not 0.0 <= lot.reserve_price <= MAX_AMOUNT:
+            raise ValueError(f"lot {lot.lot_id!r}: reserve_price must be >= 0 and <= {MAX_AMOUNT:g} (got {lot.reserve_price!r})")
         lot_ids.add(lot.lot_id)
     bid_ids = set()
     for bid in bids:
@@ -189,121 +258,10 @@ def _check(lots: Sequence[Lot], bids: Sequence[Bid], rules: AwardRules) -> None:
         unknown = [lot_id for lot_id in bid.lots if lot_id not in lot_ids]
         if unknown:
             raise ValueError(f"bid {bid.bid_id!r}: lots must be known lot ids (got {unknown[0]!r})")
-        if not bid.price >= 0.0 or math.isinf(bid.price):
-            raise ValueError(f"bid {bid.bid_id!r}: price must be >= 0 (got {bid.price!r})")
+        if not 0.0 <= bid.price <= MAX_AMOUNT:
+            raise ValueError(f"bid {bid.bid_id!r}: price must be >= 0 and <= {MAX_AMOUNT:g} (got {bid.price!r})")
         if not 0.0 <= bid.quality <= 1.0:
             raise ValueError(f"bid {bid.bid_id!r}: quality must be in [0, 1] (got {bid.quality!r})")
-
-
-def _solve(
-    bids: Sequence[Bid],
-    candidates: list[int],
-    gains: list[float],
-    rules: AwardRules,
-    started: float,
-) -> tuple[list[int], float | None]:
-    """Solve the award MILP over the candidate bids.
-
-    Returns the chosen candidates (indices into ``candidates``) and, when the search stopped
-    before proving optimality, the best bound on the objective; None when proven optimal.
-    """
-    import highspy
-
-    n = len(candidates)
-    # Rows: one per lot, XOR group and capped bidder that two or more candidates share
-    # (a row with one member is implied by the variable's upper bound of 1).
-    lot_members: dict[str, list[int]] = {}
-    group_members: dict[str, list[int]] = {}
-    bidder_members: dict[str, list[int]] = {}
-    for k, position in enumerate(candidates):
-        bid = bids[position]
-        for lot_id in bid.lots:
-            lot_members.setdefault(lot_id, []).append(k)
-        if bid.xor_group is not None:
-            group_members.setdefault(bid.xor_group, []).append(k)
-        bidder_members.setdefault(bid.bidder_id, []).append(k)
-
-    row_members: list[list[int]] = []
-    row_coefficients: list[list[float] | None] = []  # None: all ones
-    row_upper: list[float] = []
-    for members in lot_members.values():
-        if len(members) > 1:
-            row_members.append(members)
-            row_coefficients.append(None)
-            row_upper.append(1.0)
-    for members in group_members.values():
-        if len(members) > 1:
-            row_members.append(members)
-            row_coefficients.append(None)
-            row_upper.append(1.0)
-    for bidder_id, members in bidder_members.items():
-        cap = cap_for(bidder_id, rules)
-        if cap is None:
-            continue
-        sizes = [float(len(bids[candidates[k]].lots)) for k in members]
-        if sum(sizes) > cap:
-            row_members.append(members)
-            row_coefficients.append(sizes)
-            row_upper.append(float(cap))
-
-    m = len(row_members)
-    counts = np.fromiter((len(members) for members in row_members), dtype=np.int64, count=m)
-    starts = np.zeros(m + 1, dtype=np.int32)
-    np.cumsum(counts, out=starts[1:])
-    nnz = int(starts[-1])
-    index = np.fromiter((k for members in row_members for k in members), dtype=np.int32, count=nnz)
-    value = np.ones(nnz, dtype=np.float64)
-    for r, coefficients in enumerate(row_coefficients):
-        if coefficients is not None:
-            value[starts[r] : starts[r + 1]] = coefficients
-
-    lp = highspy.HighsLp()
-    lp.num_col_ = n
-    lp.num_row_ = m
-    lp.sense_ = highspy.ObjSense.kMaximize
-    lp.col_cost_ = np.asarray(gains, dtype=np.float64)
-    lp.col_lower_ = np.zeros(n)
-    lp.col_upper_ = np.ones(n)
-    lp.row_lower_ = np.full(m, -highspy.kHighsInf)
-    lp.row_upper_ = np.asarray(row_upper, dtype=np.float64)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.num_col_ = n
-    lp.a_matrix_.num_row_ = m
-    lp.a_matrix_.start_ = starts
-    lp.a_matrix_.index_ = index
-    lp.a_matrix_.value_ = value
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * n
-
-    # The compiled class: highspy.Highs also starts Python callbacks, which prints HiGHS's banner
-    # on standard output (and so into `platoons tender --json`) before output_flag can be set.
-    solver = getattr(highspy, "_Highs", highspy.Highs)()
-    for option, setting in (
-        ("output_flag", False),
-        ("threads", 1),
-        ("random_seed", _RANDOM_SEED),
-        ("mip_rel_gap", 0.0),
-        ("mip_abs_gap", 0.0),
-    ):
-        solver.setOptionValue(option, setting)
-    if rules.time_limit_s is not None:
-        solver.setOptionValue("time_limit", max(rules.time_limit_s - (time.perf_counter() - started), 1e-3))
-    solver.passModel(lp)
-    solver.run()
-    status = solver.getModelStatus()
-    info = solver.getInfo()
-    if info.primal_solution_status != highspy.kSolutionStatusFeasible:
-        chosen: list[int] = []  # no incumbent yet: awarding nothing is always feasible
-    else:
-        chosen = _chosen(solver)
-    if status == highspy.HighsModelStatus.kOptimal:
-        return chosen, None
-    if status in (highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kInterrupt):
-        return chosen, float(info.mip_dual_bound)
-    raise RuntimeError(f"HiGHS stopped with status {solver.modelStatusToString(status)!r}")
-
-
-def _chosen(solver) -> list[int]:
-    return np.flatnonzero(np.asarray(solver.getSolution().col_value) > 0.5).tolist()
 
 
 def _prefer_earlier(

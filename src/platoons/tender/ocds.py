@@ -4,6 +4,8 @@ One release, tagged ``award``: the tender with its lots (reserve prices as lot v
 bidder as a party (``tenderer``; winners also ``supplier``; ``details.scale`` is ``sme`` for small
 bidders and ``large`` otherwise), and one award per winning bid, with its supplier, its value
 (the bid's price, not the quality-adjusted one) and the lots it covers as ``relatedLots``.
+The package declares the lots and party scale extensions it uses. The release id is the ocid,
+``-award-`` and the publication time to the microsecond, so each publication is a new release.
 Lots left unawarded have status ``unsuccessful`` and the reason as their description; a
 set-aside lot says so in its description.
 
@@ -21,6 +23,10 @@ from platoons.tender.files import SMALL, Tender
 OCDS_VERSION = "1.1"
 # In OCDS 1.1, tender lots and awards' relatedLots come from the lots extension.
 LOTS_EXTENSION = "https://raw.githubusercontent.com/open-contracting-extensions/ocds_lots_extension/v1.1.5/extension.json"
+# parties' details.scale ("sme" | "large") comes from the party scale extension.
+SCALE_EXTENSION = (
+    "https://raw.githubusercontent.com/open-contracting-extensions/ocds_partyDetails_scale_extension/master/extension.json"
+)
 CURRENCY = "GBP"
 
 
@@ -66,7 +72,8 @@ def release_package(tender: Tender, result: Award, *, ocid: str, published: date
 
     release = {
         "ocid": ocid,
-        "id": f"{ocid}-award",
+        # A release id is unique within its ocid: each publication of the award is a new release.
+        "id": f"{ocid}-award-{published.strftime('%Y%m%dT%H%M%S%fZ')}",
         "date": date,
         "tag": ["award"],
         "initiationType": "tender",
@@ -85,7 +92,7 @@ def release_package(tender: Tender, result: Award, *, ocid: str, published: date
     return {
         "uri": uri,
         "version": OCDS_VERSION,
-        "extensions": [LOTS_EXTENSION],
+        "extensions": [LOTS_EXTENSION, SCALE_EXTENSION],
         "publishedDate": date,
         "publisher": {"name": tender.publisher or "platoons"},
         "releases": [release],

@@ -1,0 +1,66 @@
+"""The award MILP solved by HiGHS: the default backend, and the one module that imports highspy."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from platoons.tender.decompose import Model
+
+RANDOM_SEED = 20240229
+
+
+def solve(model: Model, time_limit_s: float | None) -> tuple[list[int], float | None]:
+    """The chosen columns and, when the time limit stopped the search, the best bound (else None).
+
+    Relative and absolute gap zero, one thread and a fixed seed: the same model gives the same
+    answer every time.
+    """
+    import highspy
+
+    n, m = len(model.gains), model.n_rows
+    lp = highspy.HighsLp()
+    lp.num_col_ = n
+    lp.num_row_ = m
+    lp.sense_ = highspy.ObjSense.kMaximize
+    lp.col_cost_ = np.asarray(model.gains, dtype=np.float64)
+    lp.col_lower_ = np.zeros(n)
+    lp.col_upper_ = np.ones(n)
+    lp.row_lower_ = np.full(m, -highspy.kHighsInf)
+    lp.row_upper_ = np.asarray(model.upper, dtype=np.float64)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.num_col_ = n
+    lp.a_matrix_.num_row_ = m
+    lp.a_matrix_.start_ = model.starts.astype(np.int32)
+    lp.a_matrix_.index_ = model.index.astype(np.int32)
+    lp.a_matrix_.value_ = model.value
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * n
+
+    # The compiled class: highspy.Highs also starts Python callbacks, which prints HiGHS's banner
+    # on standard output (and so into `platoons tender --json`) before output_flag can be set.
+    solver = getattr(highspy, "_Highs", highspy.Highs)()
+    for option, setting in (
+        ("output_flag", False),
+        ("threads", 1),
+        ("random_seed", RANDOM_SEED),
+        ("mip_rel_gap", 0.0),
+        ("mip_abs_gap", 0.0),
+    ):
+        solver.setOptionValue(option, setting)
+    if time_limit_s is not None:
+        solver.setOptionValue("time_limit", max(time_limit_s, 1e-3))
+    solver.passModel(lp)
+    solver.run()
+    status = solver.getModelStatus()
+    info = solver.getInfo()
+    if info.primal_solution_status != highspy.kSolutionStatusFeasible:
+        chosen: list[int] = []  # no incumbent yet: awarding nothing is always feasible
+    else:
+        chosen = np.flatnonzero(np.asarray(solver.getSolution().col_value) > 0.5).tolist()
+    if status == highspy.HighsModelStatus.kOptimal:
+        return chosen, None
+    if status in (highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kInterrupt):
+        return chosen, float(info.mip_dual_bound)
+    if chosen:  # stopped for another reason (numerical trouble) with an award in hand: not proven
+        bound = float(info.mip_dual_bound)
+        return chosen, bound if np.isfinite(bound) else float(np.sum(model.gains))
+    raise RuntimeError(f"HiGHS stopped with status {solver.modelStatusToString(status)!r}")

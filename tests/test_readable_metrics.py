@@ -1,7 +1,6 @@
 """Every metric in plain words: a label, a unit a person reads, a definition with its denominator, a better direction."""
 
 import json
-import re
 import subprocess
 import sys
 

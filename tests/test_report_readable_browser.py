@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import unicodedata
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq

@@ -127,7 +127,7 @@ def _judged_store(directory: Path) -> tuple[dict, dict]:
 
 def _print_sensitivity(sensitivity: dict, designs: list[str], metrics: list[str], method: str | None) -> None:
     """One table per metric: each design's parameters, most influential first, with their indices."""
-    from platoons.cli.tables import _describe
+    from platoons.metrics import metric_or_plain
 
     order = ("ST", "S1") if method == "sobol" else ("mu_star", "sigma")
     heading = "Sobol indices: total (ST) and first order (S1), +- 95% confidence" if method == "sobol" else \
@@ -135,7 +135,7 @@ def _print_sensitivity(sensitivity: dict, designs: list[str], metrics: list[str]
     console = Console()
     console.print(heading)
     for name in metrics:
-        table = Table(title=f"Sensitivity of {_describe(name).label.lower()}", title_justify="left")
+        table = Table(title=f"Sensitivity of {metric_or_plain(name).label.lower()}", title_justify="left")
         table.add_column("Design", no_wrap=True), table.add_column("Parameter", overflow="fold")
         for index in order:
             table.add_column(LABELS[index], justify="right", no_wrap=True)

@@ -16,7 +16,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from platoons.metrics import Metric, describe_metric
+from platoons.metrics import metric_or_plain
 from platoons.report.format import number
 from platoons.report.verdicts import MAX_UNSERVED_SHARE, MIN_LOT_MONTHS_LET, flag_sentence
 
@@ -39,7 +39,7 @@ def print_comparison(summary: Summary, designs: list[str], metrics: list[str], v
     """Designs compared on `metrics`: mean, 90% interval and verdict against the first design, with a legend."""
     console = console or Console()
     metrics = [m for m in metrics if any(m in summary.get(d, {}) for d in designs)]
-    title = (f"Designs compared: mean and 90% interval" + (f" across {runs} runs each" if runs else "")
+    title = ("Designs compared: mean and 90% interval" + (f" across {runs} runs each" if runs else "")
              + f"; baseline {designs[0]}")
     side_by_side = _metrics_as_rows(summary, designs, metrics, verdicts, flags, title)
     if wide:
@@ -60,7 +60,7 @@ def print_values(values: Mapping[str, float], title: str, console: Console | Non
     table.add_column("Value", justify="right", no_wrap=True)
     table.add_column("Unit", max_width=max(8, console.width - 60))
     for name, value in values.items():
-        meta = _describe(name)
+        meta = metric_or_plain(name)
         table.add_row(meta.label, number(value, meta.unit), meta.unit_text)
     console.print(table)
 
@@ -120,7 +120,7 @@ def _design_table(summary, designs, metrics, verdicts, flags, title) -> Table:
 
 def _cell(summary, design: str, metric: str, verdicts: Verdicts) -> Text:
     """The mean with its verdict's mark, and beneath it the interval; a number is never wrapped."""
-    meta = _describe(metric)
+    meta = metric_or_plain(metric)
     stats = summary.get(design, {}).get(metric)
     if stats is None:
         return Text("n/a")
@@ -134,7 +134,7 @@ def _cell(summary, design: str, metric: str, verdicts: Verdicts) -> Text:
 
 
 def _label(metric: str) -> str:
-    meta = _describe(metric)
+    meta = metric_or_plain(metric)
     return f"{meta.label} ({meta.unit_text})" if meta.unit_text else meta.label
 
 
@@ -164,10 +164,3 @@ def _print_at(console: Console, renderable) -> None:
         console.print(renderable)
     finally:
         console.width = width
-
-
-def _describe(metric: str) -> Metric:
-    try:
-        return describe_metric(metric)
-    except KeyError:
-        return Metric(metric, "", "neither", "", label=metric.replace("_", " ").capitalize())

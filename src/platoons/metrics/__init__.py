@@ -188,6 +188,14 @@ def _investor_return(journal) -> float:
     return float(paid_out / paid_in - 1.0) if paid_in else float("nan")
 
 
+def metric_or_plain(name: str) -> Metric:
+    """The registry's entry, or for a metric it does not declare (an older store's) its name in words and no direction."""
+    try:
+        return describe_metric(name)
+    except KeyError:
+        return Metric(name, "", "neither", "", label=name.replace("_", " ").capitalize())
+
+
 def describe_metric(name: str) -> Metric:
     if name in REGISTRY:
         return REGISTRY[name]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from platoons.errors import InputError
-from platoons.metrics import REGISTRY, Metric
+from platoons.metrics import REGISTRY, Metric, metric_or_plain
 from platoons.report.store import Store, open_store
 
 FORMATS = ("csv", "xlsx")
@@ -78,9 +78,9 @@ def ordered_metrics(names) -> list[str]:
 def _summary_sheet(store: Store, stats, metrics: list[str], flags) -> Sheet:
     labels, units, formats = ["Design", "Barely ran"], ["", ""], ["", ""]
     for metric in metrics:
-        meta = _meta(metric)
+        meta = metric_or_plain(metric)
         labels += [meta.label, f"{meta.label}: 5th percentile", f"{meta.label}: 95th percentile"]
-        units += [_unit(meta)] * 3
+        units += [meta.unit_text] * 3
         formats += [_format(meta)] * 3
     rows = []
     for design in store.designs:
@@ -92,10 +92,10 @@ def _summary_sheet(store: Store, stats, metrics: list[str], flags) -> Sheet:
 
 
 def _verdict_sheet(store: Store, metrics: list[str], verdicts, words) -> Sheet:
-    judged = [m for m in metrics if _meta(m).better != "neither"]
+    judged = [m for m in metrics if metric_or_plain(m).better != "neither"]
     rows = [[d] + [words.get(verdicts.get((d, m), ("",))[0], "") for m in judged] for d in store.designs[1:]]
-    return Sheet("Verdicts", ["Design"] + [_meta(m).label for m in judged],
-                 [f"against {store.baseline}"] + [f"{_meta(m).better} is better" for m in judged],
+    return Sheet("Verdicts", ["Design"] + [metric_or_plain(m).label for m in judged],
+                 [f"against {store.baseline}"] + [f"{metric_or_plain(m).better} is better" for m in judged],
                  [""] * (len(judged) + 1), rows)
 
 
@@ -109,20 +109,20 @@ def _runs_sheet(store: Store, metrics: list[str]) -> Sheet:
     order = {d: i for i, d in enumerate(store.designs)}
     rows = [[*run, *(_number(v.get(m)) for m in metrics)]
             for run, v in sorted(values.items(), key=lambda kv: (order.get(kv[0][0], len(order)), kv[0][1:]))]
-    return Sheet("Runs", ["Design", *(k.capitalize() for k in key), *(_meta(m).label for m in metrics)],
-                 ["", *([""] * len(key)), *(_unit(_meta(m)) for m in metrics)],
-                 ["", *([""] * len(key)), *(_format(_meta(m)) for m in metrics)], rows)
+    return Sheet("Runs", ["Design", *(k.capitalize() for k in key), *(metric_or_plain(m).label for m in metrics)],
+                 ["", *([""] * len(key)), *(metric_or_plain(m).unit_text for m in metrics)],
+                 ["", *([""] * len(key)), *(_format(metric_or_plain(m)) for m in metrics)], rows)
 
 
 def _sensitivity_sheet(store: Store) -> Sheet:
     rows = store.query('SELECT design, metric, parameter, "index", value, conf FROM sensitivity ORDER BY ALL')
     return Sheet("Sensitivity", ["Design", "Metric", "Parameter", "Index", "Value", "Confidence half-width"],
                  ["", "", "", "", "", ""], ["", "", "", "", "0.000", "0.000"],
-                 [[d, _meta(m).label, p, str(i), _number(v), _number(c)] for d, m, p, i, v, c in rows])
+                 [[d, metric_or_plain(m).label, p, str(i), _number(v), _number(c)] for d, m, p, i, v, c in rows])
 
 
 def _glossary_sheet(metrics: list[str]) -> Sheet:
-    rows = [[_meta(m).label, m, _meta(m).unit_text, _meta(m).better, _meta(m).definition] for m in metrics]
+    rows = [[metric_or_plain(m).label, m, metric_or_plain(m).unit_text, metric_or_plain(m).better, metric_or_plain(m).definition] for m in metrics]
     return Sheet("Glossary", ["Metric", "Identifier", "Unit", "Better", "Definition"], [""] * 5, [""] * 5, rows)
 
 
@@ -162,16 +162,6 @@ def write_xlsx(sheets: list[Sheet], path: Path) -> Path:
     book.save(partial)
     partial.replace(path)
     return path
-
-
-def _meta(metric: str) -> Metric:
-    from platoons.report.sections import _describe
-
-    return _describe(metric)
-
-
-def _unit(meta: Metric) -> str:
-    return meta.unit_text
 
 
 def _csv_unit(unit: str) -> str:

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from platoons.metrics import SIZE_BANDS, TIERS, Metric, describe_metric
+from platoons.metrics import SIZE_BANDS, TIERS, metric_or_plain
 from platoons.report.format import money, number, percent, plain
 from platoons.report.parts import Chart, Data, Section, Table, design_colours, translucent
 from platoons.report.store import Store
@@ -110,7 +110,7 @@ def headline(store: Store) -> Section:
                    f"{' <span class=flag>barely ran</span>' if flags.get(d) else ''}</th>" for d in store.designs)
     body, rows = [], []
     for metric in metrics:
-        meta = _describe(metric)
+        meta = metric_or_plain(metric)
         cells = []
         for design in store.designs:
             mean, low, high = stats.get((design, metric), (math.nan,) * 3)
@@ -615,7 +615,7 @@ def _sensitivity_chart(metric: str, mine, designs: list[str], colours) -> Chart:
     import plotly.graph_objects as go
 
     index = _main_index(mine)
-    meta = _describe(metric)
+    meta = metric_or_plain(metric)
     main = [r for r in mine if r[3] == index]
     # Rank by the mean of the main index over the designs that have it.
     by_parameter: dict[str, list[float]] = {}
@@ -653,7 +653,7 @@ def _sensitivity_chart(metric: str, mine, designs: list[str], colours) -> Chart:
 
 
 def _sensitivity_table(metric: str, mine, designs: list[str]) -> Table:
-    meta = _describe(metric)
+    meta = metric_or_plain(metric)
     indices = sorted({r[3] for r in mine}, key=lambda i: (PREFERRED_INDEX.index(i) if i in PREFERRED_INDEX else 99, i))
     main = _main_index(mine)
     cells = {(r[0], r[2], r[3]): (r[4], r[5]) for r in mine}
@@ -696,7 +696,7 @@ def glossary(store: Store) -> Section:
     better = {"higher": "higher is better", "lower": "lower is better", "neither": "no better direction"}
     rows, body = [], []
     for name in names:
-        meta = _describe(name)
+        meta = metric_or_plain(name)
         rows.append((meta.label, name, meta.unit_text, meta.better, meta.definition))
         body.append(f"<tr><th scope='row'>{html.escape(meta.label)}<span class=unit><code>{html.escape(name)}</code>"
                     f"</span></th><td>{html.escape(meta.unit_text)}</td><td>{better[meta.better]}</td>"
@@ -754,14 +754,6 @@ def _layout(**overrides) -> dict:
     )
     layout.update(overrides)
     return layout
-
-
-def _describe(metric: str) -> Metric:
-    """The registry's unit and better direction; a metric it does not know (an older store's) has neither."""
-    try:
-        return describe_metric(metric)
-    except KeyError:
-        return Metric(metric, "", "neither", "", label=metric.replace("_", " ").capitalize())
 
 
 def _finite(value) -> float:

@@ -67,8 +67,14 @@ def test_designs_share_providers_and_referrals():
 def test_metrics_read_money_from_the_ledger():
     result = simulate(small(), 1)
     j = result.journal
-    paid = j["amount_pence"][(j["payer"] == Account.COMMISSIONER) & np.isin(j["kind"], [Kind.BLOCK, Kind.FEE, Kind.ATTACHMENT, Kind.OUTCOME, Kind.SUSTAINMENT, Kind.GRANT])].sum()
+    # Spend: what the commissioner paid for the service, grants, and its own costs of tendering and
+    # managing contracts (and of moving people into its in-house service).
+    kinds = [Kind.BLOCK, Kind.FEE, Kind.ATTACHMENT, Kind.OUTCOME, Kind.SUSTAINMENT, Kind.GRANT, Kind.PROCUREMENT,
+             Kind.CONTRACT_MANAGEMENT, Kind.EVALUATION, Kind.MOBILISATION, Kind.TRANSFER]
+    paid = j["amount_pence"][(j["payer"] == Account.COMMISSIONER) & np.isin(j["kind"], kinds)].sum()
     assert result.metrics["spend_gbp"] == paid / 100
+    own = j["amount_pence"][(j["payer"] == Account.COMMISSIONER) & np.isin(j["kind"], kinds[6:9])].sum()
+    assert result.metrics["commissioning_cost_gbp"] == own / 100 > 0
     assert result.metrics["spend_gbp"] > 0
 
 

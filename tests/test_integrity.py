@@ -17,7 +17,7 @@ from platoons.population import ENTRANT_KINDS, KINDS
 from platoons.simulate import PEOPLE_STATES, _start
 from small_world import small
 
-NOBODY_CAN_BID = 1e15  # a turnover threshold no provider meets
+NOBODY_CAN_BID = 1e11  # a turnover threshold no provider meets (the schema's largest)
 
 
 def people_balance(result) -> np.ndarray:
@@ -53,7 +53,9 @@ def test_people_account_balances_every_month(model, structure, threshold, length
 
 
 def test_a_lot_nobody_bids_for_turns_people_away_and_scores_zero():
-    result = simulate(small({"design.eligibility.min_turnover_gbp": NOBODY_CAN_BID}), 1)
+    # A commissioner that leaves lots unserved (the default steps in: tests/test_walk_away.py).
+    result = simulate(small({"design.eligibility.min_turnover_gbp": NOBODY_CAN_BID,
+                             "design.stewardship.policy": ["leave_unserved"]}), 1)
     referred = result.timeseries["referrals"].sum()
     assert referred > 0
     assert result.metrics["referrals_unserved"] == referred
@@ -68,7 +70,8 @@ def test_people_of_a_lot_left_unlet_at_re_tender_wait_instead_of_vanishing():
         step(market, lambda *_: None)
     before = int(market.placements.people().sum())
     assert before > 0
-    market.scenario = apply_changes(scenario, {"design.eligibility.min_turnover_gbp": NOBODY_CAN_BID})
+    market.scenario = apply_changes(scenario, {"design.eligibility.min_turnover_gbp": NOBODY_CAN_BID,
+                                               "design.stewardship.policy": ["leave_unserved"]})
     step(market, lambda *_: None)  # month 12: every contract expires and nobody can bid
     assert not any(c.active for c in market.contracts)
     assert "people_dropped" not in market.events

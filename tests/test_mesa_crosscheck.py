@@ -3,7 +3,10 @@
 Both read the same scenario and share the set-up (providers, lots, prices, the tender) and
 its random streams, so a seed gives both the same starting market and the same first tender;
 everything that happens to people and money month by month is implemented twice and drawn
-from different random numbers. Over the replicates the two must agree in distribution.
+from different random numbers. Over the replicates the two must agree in distribution. The
+scenario defaults are used as they are: exits with notice, stewardship of lots without a
+holder, transition costs, commissioning costs and programme-year payments are all on, and both
+implementations carry them.
 
 Tolerance: for each metric, the mean over replicates of the paired difference (engine minus
 reference, same seed) must be within 4 standard errors of that mean (the sample standard

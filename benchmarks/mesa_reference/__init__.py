@@ -12,9 +12,13 @@ Shared with Platoons, so that the cross-check tests the monthly dynamics rather 
   drawn by `synthesize_providers` at the start and `draw_entrants` at each year end, each
   turned into a `Provider` agent;
 - the tender: `platoons.market.bidding.let_contracts` decides who wins which lots at the
-  start, at contract end and when orphaned lots are re-let each quarter. It reads a snapshot
-  of the provider agents (`MarketModel._tender_view`); the bid costs it charges and the beliefs
-  it updates are copied back to the agents. Contracts and placements are signed here;
+  start and at contract end (and in the re-lets of the stewardship policies that re-let). It
+  reads a snapshot of the provider agents (`MarketModel._tender_view`); the bid costs it charges
+  and the beliefs it updates are copied back to the agents. Contracts and placements are signed
+  here;
+- the pure valuations on that snapshot: a lot's value at list prices (`list_value_per_year`,
+  for direct awards) and a provider's expected monthly net on a flow of referrals
+  (`exits.net_per_month`, `exits.income_per_person`, for exit reviews and direct awards);
 - the random streams of those pieces: the same `SeedSequence(seed).spawn` split as
   `platoons.simulate`, so one seed gives both implementations the same starting providers,
   the same first tender, the same entrants and the same capacity-grant draws.
@@ -31,11 +35,30 @@ Written independently here, one participant or one provider at a time:
   work), the outcome paid `sustain_months` plus the data lag after the start, sustainment
   payments, leaving at `max_months`;
 - payments: block, fee, attachment, outcome and sustainment at the winner's price ratio and
-  the contract year's multipliers; the prime's management fee, outcome risk passed down (tier 2's
+  the year's multipliers (below); the prime's management fee, outcome risk passed down (tier 2's
   own share where set) and the fee per referral for the risk not passed; the consortium centre's coordination cost; staff, overhead and compliance costs.
   Money is each agent's reserves in whole pence (no ledger);
+- commissioning costs: procurement per lot tendered and per bid, per lot directly awarded, and
+  contract management per standing contract each month, all in the commissioner's spend;
+- payments follow the programme year's multipliers (or each contract's own year, with
+  `design.transitions.taper_by`); a contract that expired or was handed back still pays its
+  providers for the outcomes and sustainment of the people in work they supported;
+- hand-overs: when a lot is let, only the people on its caseloads move to the new placements;
+  people in work stay where they were. Where the lot changes hands the incoming holder (the
+  commissioner, for its own service) pays mobilisation per lot and a transfer per person moved,
+  and delivers at mobilisation quality for the first months;
+- exits with notice: at each review every provider delivering a contract works out its forward
+  monthly net on its referrals and gives notice when the loss over the remaining term passes
+  the share of its reserves it can bear; when the notice runs out a holder hands the contract
+  back and a subcontractor or member leaves its people, share and places to the fellow with
+  most room;
+- stewardship of lots without a holder, each month after the tender, by the design's policy:
+  extending an incumbent whose contract expired this month, a direct award at list price to
+  the best-quality eligible provider present that can absorb the lot and expects no loss, the
+  in-house provider of last resort (an agent opened on first need, paid exactly its costs), or
+  a re-let (relaxed at once, or each quarter);
 - failures, joint liability, moving a failed provider's people to a fellow placement or
-  dropping the contract (its people wait, with the no-support chance, for the re-let); the
+  ending the contract (its people wait, with the no-support chance, for the commissioner); the
   people disrupted (those being supported by a delivering placement); debts written off;
   capacity grants; the year end (learning, surplus into capacity, shrinking, closing only
   providers that lost their service income, opening in new areas, entry but at the last year
@@ -46,8 +69,9 @@ The monthly dynamics draw from Mesa's `Model.random` and `Model.rng`, not from P
 streams, so the two implementations agree in distribution, not run by run. Platoons follows
 each referral cohort in placements of its own; here one placement per contract, lot and
 provider holds everyone, since cohorts are bookkeeping and must not change what happens. When
-a lot is re-let, each of its people goes to one of the new placements at random by share;
-a lot that finds no new holder keeps its people where they are.
+a lot is let again, each person on its caseloads goes to one of the new placements at random
+by share; a lot that finds no new holder keeps its people where they are. Placements are kept
+after their contract ends: people in work stay in them until they leave the service.
 
     from mesa_reference import run_reference
     metrics, participant_months = run_reference(load_scenario("default"), seed=1)

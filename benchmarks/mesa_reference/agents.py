@@ -105,6 +105,7 @@ class Provider(mesa.Agent):
         self.peak_turnover_gbp = 0.0
         self.ever_had_income = False
         self.year_start_pence = 0
+        self.in_house = False  # the commissioner's own provider of last resort, paid its costs
         for name, value in attributes.items():
             setattr(self, name, value)
 
@@ -123,6 +124,7 @@ class Centre:
 
 @dataclass(eq=False)
 class Contract:
+    number: int  # position among contracts, in order of signing (reviews go in this order)
     lots: tuple[int, ...]
     holder: Provider | None  # None for a consortium
     payee: Provider | Centre  # who the commissioner pays
@@ -131,7 +133,20 @@ class Contract:
     end_month: int
     risk_fee_gbp: np.ndarray  # [group] per referral, at the winner's price
     members: tuple[Provider, ...]
+    in_house: bool = False  # held by the provider of last resort
     active: bool = True
+    ended_by: str = ""  # expired, handed_back or failed; "" while it stands
+    mobilising_until: int = -1  # the month until which it delivers at mobilisation quality
+
+    @property
+    def run_off(self) -> bool:
+        """Ended in good order: outcomes of work done under it are still paid to whoever did it."""
+        return self.ended_by in ("expired", "handed_back")
+
+    def end(self, cause: str, month: int) -> None:
+        self.active = False
+        self.ended_by = cause
+        self.end_month = min(self.end_month, month)
 
 
 @dataclass(eq=False)

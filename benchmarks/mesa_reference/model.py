@@ -10,12 +10,13 @@ import mesa
 import numpy as np
 
 from platoons.ledger import Ledger, Role
+from platoons.market.exits import income_per_person, net_per_month
 from platoons.market.prices import build_prices
 from platoons.market.state import Market
 from platoons.population import Providers, build_world, draw_entrants, synthesize_providers
 from platoons.scenario.schema import Scenario
 from platoons.simulate import STREAMS
-from platoons.market.bidding import let_contracts
+from platoons.market.bidding import EFFECT_FOR_FULL_QUALITY, QUALITY_WEIGHTS, Team, Win, let_contracts, list_value_per_year
 from platoons.market.lots import build_lots
 
 from .agents import SUSTAINING, WAITING, Centre, Contract, Participant, Placement, Provider
@@ -79,6 +80,7 @@ class MarketModel(mesa.Model):
         self.outcomes_by_group = np.zeros(self.groups, np.int64)
         self.hhi_by_month: list[float] = []
         self.participant_months = 0
+        self.notices: list[tuple[Provider, Contract, int]] = []  # (provider, contract, month it takes effect)
         rng = self.streams["population"]
         self._join(lambda ledger: synthesize_providers(scenario, self.world, ledger, rng))
         for provider in self.providers:
@@ -90,9 +92,12 @@ class MarketModel(mesa.Model):
         if self.month % 12 == 0:
             self.give_capacity_grants()
         self.tender_if_due()
+        self.steward()
         self.refer()
         self.deliver()
         self.settle()
+        self.manage_contracts()
+        self.review_contracts()
         self.handle_failures()
         self.record()
         if self.month % 12 == 11:
@@ -156,14 +161,8 @@ class MarketModel(mesa.Model):
         expiring = [c for c in self.contracts if c.active and c.end_month == self.month]
         if expiring and terms.retender:
             for contract in expiring:
-                contract.active = False
+                contract.end("expired", self.month)
             self.let_lots(sorted({lot for c in expiring for lot in c.lots}), end(self.month))
-        held = {lot for c in self.contracts if c.active for lot in c.lots}
-        orphaned = [lot for lot in range(len(self.lots)) if lot not in held]
-        if orphaned and self.month % RELET_EVERY_MONTHS == 0:
-            ends = [c.end_month for c in self.contracts if c.active]
-            next_end = max(ends) if ends else self.month + terms.length_months
-            self.let_lots(orphaned, min(next_end, run_months))
 
     def _tender_view(self) -> Market:
         """The providers as the shared tender reads them: arrays, and reserves in a ledger."""
@@ -176,31 +175,37 @@ class MarketModel(mesa.Model):
         view.month = self.month
         return view
 
-    def let_lots(self, lot_ids: list[int], end_month: int) -> None:
-        """Tender the lots, sign the winners' contracts and hand the lots' people to them."""
+    def let_lots(self, lot_ids: list[int], end_month: int, relaxed: bool = False) -> None:
+        """Tender the lots, pay for the tender, sign the winners' contracts and hand the lots' people to them."""
         view = self._tender_view()
-        wins = let_contracts(view, np.array(lot_ids, dtype=np.int64))
+        wins = let_contracts(view, np.array(lot_ids, dtype=np.int64), relaxed)
         for p in self.providers:  # what the tender changed: bid costs paid and beliefs held
             p.reserves_pence = int(view.ledger.balances[view.providers.account[p.index]])
             p.optimism = float(view.providers.optimism[p.index])
         self.events.update(view.events)
         self.count("tenders")
+        costs = self.design.commissioning_costs
+        self.totals["spend"] += pence(costs.procurement_gbp_per_lot * len(lot_ids) + costs.evaluation_gbp_per_bid * view.events.get("bids", 0))
+        self.sign_and_hand_over(wins, end_month)
+
+    def sign_and_hand_over(self, wins: list[Win], end_month: int) -> None:
+        """Sign the winners' contracts; the people waiting in the lots they won go to them."""
         fresh = []
         for win in wins:
             members = tuple(self.providers[int(i)] for i in win.team.providers)
             holder = self.providers[win.team.lead] if win.team.lead >= 0 else None
-            contract = Contract(win.lots, holder, holder or Centre(), win.price_ratio, self.month, end_month,
-                                np.asarray(win.risk_fee_gbp, float), members)
+            contract = Contract(len(self.contracts), win.lots, holder, holder or Centre(), win.price_ratio, self.month, end_month,
+                                np.asarray(win.risk_fee_gbp, float), members, in_house=holder is not None and holder.in_house)
             self.contracts.append(contract)
             self.count("contracts_let")
             fresh.extend(self._place(contract, win.team))
-        # People of a lot that found no new holder stay in their placements, waiting for a later re-let.
+        # Every placement stays: people in work stay with whoever supported them. People of a lot
+        # that found no new holder stay where they are, waiting for a later re-let.
         let = {lot for win in wins for lot in win.lots}
         moving = [pl for pl in self.placements if pl.lot in let]
-        self.placements = [pl for pl in self.placements if pl.lot not in let] + fresh
+        self.placements.extend(fresh)
         if moving:
             self._hand_over(moving, fresh)
-        self.count("lots_unlet", len(set(lot_ids) - let))
 
     def _place(self, contract: Contract, team) -> list[Placement]:
         """One placement per lot and member, with places for the caseload it expects (plus headroom)."""
@@ -219,13 +224,13 @@ class MarketModel(mesa.Model):
         return placements
 
     def _hand_over(self, moving: list[Placement], fresh: list[Placement]) -> None:
-        """People of re-let lots go to the new placements of their lot, each by the placements' shares
-        (a group no placement takes goes to the first)."""
+        """People on the caseloads of re-let lots go to the new placements of their lot, each by the
+        placements' shares (a group no placement takes goes to the first). People in work stay."""
         by_lot: dict[int, list[Placement]] = {}
         for pl in fresh:
             by_lot.setdefault(pl.lot, []).append(pl)
         leaving = set(moving)
-        people = [a for a in self.participants if a.placement in leaving]
+        people = [a for a in self.participants if a.placement in leaving and a.stage == WAITING]
         old_providers: dict[int, set[int]] = {}
         for pl in moving:
             old_providers.setdefault(pl.lot, set()).add(pl.provider.index)
@@ -239,7 +244,19 @@ class MarketModel(mesa.Model):
         for lot, n in moved.items():
             if old_providers[lot] != {pl.provider.index for pl in by_lot[lot]}:
                 self.count("people_transferred", n)
-        self._recount(fresh)
+                self._mobilise(by_lot[lot][0].contract, n)
+        self._recount(moving + fresh)
+
+    def _mobilise(self, contract: Contract, people: int) -> None:
+        """The incoming holder pays to set up the lot and to take on each person's case (the
+        commissioner pays for its own service), and delivers at reduced quality for a while."""
+        rules = self.design.transitions
+        cost = pence(rules.mobilisation_gbp_per_lot) + pence(rules.transfer_gbp_per_person * people)
+        if contract.in_house:
+            self.totals["spend"] += cost
+        else:
+            contract.payee.reserves_pence -= cost
+        contract.mobilising_until = self.month + rules.mobilisation_months
 
     def _recount(self, placements: list[Placement]) -> None:
         """Rebuild the caseload counts of placements after people moved."""
@@ -249,6 +266,112 @@ class MarketModel(mesa.Model):
         for person in self.participants:
             if person.stage == WAITING and person.placement in chosen:
                 person.placement.waiting[person.group] += 1
+
+    # --- lots without a holder --------------------------------------------------------------
+
+    def steward(self) -> None:
+        """The commissioner's policy, action by action, for every lot without a standing contract."""
+        for action in self.design.stewardship.policy:
+            lots = self._unheld_lots()
+            if not lots:
+                return
+            getattr(self, f"_{action}")(lots)
+        self.count("unserved_lot_months", len(self._unheld_lots()))
+
+    def _unheld_lots(self) -> list[int]:
+        held = {lot for c in self.contracts if c.active for lot in c.lots}
+        return [lot for lot in range(len(self.lots)) if lot not in held]
+
+    def _extend(self, lots: list[int]) -> None:
+        """An incumbent whose contract expired this month, still standing, carries on."""
+        months = self.design.stewardship.extend_months
+        for c in self.contracts:
+            standing = c.holder.active if c.holder is not None else all(m.active for m in c.members)
+            if c.ended_by == "expired" and c.end_month == self.month and standing and set(c.lots) <= set(lots):
+                c.active, c.ended_by = True, ""
+                c.end_month = min(self.month + months, self.scenario.run.months)
+                self.count("stewardship_extend", len(c.lots))
+
+    def _direct_award(self, lots: list[int]) -> None:
+        """Each lot, at list price, to the best-quality eligible provider present in all its areas
+        that can absorb it and expects no loss on it; one lot each."""
+        view = self._tender_view()
+        value = list_value_per_year(view)
+        min_turnover = self.design.eligibility.min_turnover_gbp
+        absorb = self.dynamics.max_contract_to_turnover
+        presence = view.presence()
+        taken: set[int] = set()
+        wins = []
+        for lot in lots:
+            areas = self.lots.area_share[lot] > 0
+            candidates = [
+                p for p in self.providers
+                if p.active and not p.in_house and p.turnover_gbp >= min_turnover and p.index not in taken
+                and presence[p.index, areas].all() and absorb * (0.5 + p.management) * p.turnover_gbp >= value[lot]
+            ]
+            candidates.sort(key=lambda p: -(QUALITY_WEIGHTS[0] * min(1.0, float(np.mean(p.effectiveness)) / EFFECT_FOR_FULL_QUALITY)
+                                            + QUALITY_WEIGHTS[1] * p.management))
+            best = next((p for p in candidates if net_per_month(view, p.index, self.lots.referrals[lot], 1.0, 1) >= 0), None)
+            if best is None:
+                continue
+            taken.add(best.index)
+            wins.append(self._single_provider_win(best, lot, 1.0))
+        if wins:
+            self.sign_and_hand_over(wins, self._steward_end())
+            self.totals["spend"] += pence(self.design.commissioning_costs.procurement_gbp_per_lot) * len(wins)
+            self.count("stewardship_direct_award", len(wins))
+
+    def _last_resort(self, lots: list[int]) -> None:
+        """The in-house service takes every lot left."""
+        provider = self._in_house()
+        self.sign_and_hand_over([self._single_provider_win(provider, lot, 0.0) for lot in lots], self._steward_end())
+        self.count("stewardship_last_resort", len(lots))
+
+    def _relax_and_relet(self, lots: list[int]) -> None:
+        if self.month % RELET_EVERY_MONTHS and not self._just_orphaned(lots):
+            return
+        self.let_lots(lots, self._steward_end(), relaxed=True)
+
+    def _leave_unserved(self, lots: list[int]) -> None:
+        if self.month % RELET_EVERY_MONTHS == 0 and self.month > 0:
+            self.let_lots(lots, self._steward_end())
+
+    def _just_orphaned(self, lots: list[int]) -> bool:
+        return any(
+            c.end_month == self.month or c.ended_by in ("failed", "handed_back") and c.end_month >= self.month - 1
+            for c in self.contracts if not c.active and set(c.lots) & set(lots)
+        )
+
+    def _steward_end(self) -> int:
+        """Contracts the commissioner makes in a hurry end with the latest standing competed contract."""
+        terms, months = self.design.contract, self.scenario.run.months
+        if not terms.retender:
+            return months
+        ends = [c.end_month for c in self.contracts if c.active and not c.in_house]
+        return min(max(ends) if ends else self.month + terms.length_months, months)
+
+    def _single_provider_win(self, provider: Provider, lot: int, price_ratio: float) -> Win:
+        team = Team(f"p{provider.index}", provider.index, np.array([provider.index]), np.array([Role.DIRECT], np.int8),
+                    np.ones((1, self.groups)), -1)
+        return Win(team, (lot,), price_ratio, np.zeros(self.groups))
+
+    def _in_house(self) -> Provider:
+        """The commissioner's own service, opened the first time it is needed, with no reserves."""
+        for p in self.providers:
+            if p.in_house and p.active:
+                return p
+        rules = self.design.stewardship
+        effect = np.full(self.groups, rules.last_resort_effectiveness)
+        attributes = {f.name: 0 for f in fields(Providers) if f.name != "account"}
+        attributes.update(
+            kind=7, reach=2, management=1.0, active=True, failed=False, started_small=False, ever_had_income=False,
+            in_house=True, effectiveness=effect, base_effectiveness=effect.copy(), experience_years=0.0, staff_turnover=0.0,
+            optimism=0.0, turnover_gbp=1e12, other_income_gbp=1e12, peak_turnover_gbp=1e12, entry_turnover_gbp=1e12,
+            overhead_rate=rules.last_resort_cost_factor - 1.0, entered_month=self.month, exit_month=-1, bid_cost_factor=1.0,
+        )
+        provider = Provider(self, len(self.providers), **attributes)
+        self.providers.append(provider)
+        return provider
 
     # --- people ---------------------------------------------------------------------------
 
@@ -313,6 +436,8 @@ class MarketModel(mesa.Model):
             quality = (1.0 - self.dynamics.staff_turnover_effect * pl.provider.staff_turnover) * overload
             if consortium:
                 quality *= max(0.0, 1.0 - friction_per_member * len(pl.contract.members))
+            if self.month < pl.contract.mobilising_until:  # a holder new to the lot is still setting up
+                quality *= self.design.transitions.mobilisation_quality
             pl.hazard = [
                 min(1.0, max(0.0, float(self.world.no_support_hazard[g]) + yearly_to_monthly(pl.provider.effectiveness[g]) * quality))
                 for g in range(self.groups)
@@ -326,13 +451,17 @@ class MarketModel(mesa.Model):
         model = self.design.delivery.model
         prices = self.prices
         price_table = (prices.block, prices.fee, prices.attachment, prices.outcome, prices.sustainment)
+        by_programme_year = self.design.transitions.taper_by == "programme_year"
         for pl in self.placements:
             c = pl.contract
-            year = (self.month - c.start_month) // 12
+            year = self.month // 12 if by_programme_year else (self.month - c.start_month) // 12
             by_year = prices.by_year[min(year, len(prices.by_year) - 1)] if len(prices.by_year) else np.ones(5)
-            scale = c.price_ratio if c.active else 0.0
+            # A contract that ended in good order still pays for outcomes of the work done under it.
+            live = c.active and pl.provider.active
+            run_off = c.run_off and pl.provider.active
+            scale = [c.price_ratio * (live or (run_off and k in (OUTCOME, SUSTAINMENT))) for k in range(5)]
             counts = (self.lots.referrals[pl.lot] * pl.share, pl.served, pl.referred, pl.outcomes, pl.sustainment)
-            gross = [float(np.dot(counts[k], price_table[k])) * by_year[k] * scale for k in range(5)]
+            gross = [float(np.dot(counts[k], price_table[k])) * by_year[k] * scale[k] for k in range(5)]
             gross_pence = pence(sum(gross))
             for amount in gross:
                 paid = pence(amount)
@@ -373,6 +502,69 @@ class MarketModel(mesa.Model):
         costs = (pence(staff), pence(staff * p.overhead_rate), pence(compliance))
         p.reserves_pence -= sum(costs)
         self.totals["staff"] += costs[0]
+        if pl.contract.in_house:  # the commissioner pays its own service exactly what it spent
+            p.reserves_pence += sum(costs)
+            p.earn(sum(costs))
+            self.totals["spend"] += sum(costs)
+
+    def manage_contracts(self) -> None:
+        """The commissioner's monthly cost of managing each standing contract."""
+        standing = sum(1 for c in self.contracts if c.active)
+        self.totals["spend"] += pence(self.design.commissioning_costs.contract_management_gbp_per_year / 12 * standing)
+
+    # --- exits with notice ----------------------------------------------------------------
+
+    def review_contracts(self) -> None:
+        """Notices falling due take effect; then, every few months, each provider delivering a contract
+        gives notice on it when the loss it expects over the rest of the term is more than it can bear."""
+        self._serve_notices()
+        rules = self.scenario.sector.exits
+        if not rules.enabled or self.month % rules.review_every_months != rules.review_every_months - 1:
+            return
+        taking: dict[tuple[int, int], list[Placement]] = {}
+        for pl in self.placements:
+            if pl.live and pl.share.sum() > 0:
+                taking.setdefault((pl.provider.index, pl.contract.number), []).append(pl)
+        noticed = {(p.index, c.number) for p, c, _ in self.notices}
+        view = self._tender_view()
+        for (index, number), rows in sorted(taking.items()):
+            provider, contract = self.providers[index], self.contracts[number]
+            if (index, number) in noticed or contract.in_house or provider.in_house:
+                continue
+            remaining = contract.end_month - self.month - 1
+            if remaining <= rules.notice_months:
+                continue  # over before the notice would run out
+            loss = -self._forward_net(view, provider, contract, rows) * remaining
+            if loss > rules.bearable_loss_share * max(provider.reserves_pence / 100.0, 0.0):
+                self.notices.append((provider, contract, self.month + rules.notice_months))
+                self.count("notices")
+
+    def _forward_net(self, view: Market, provider: Provider, contract: Contract, rows: list[Placement]) -> float:
+        """What the provider expects to make a month from its referrals on this contract, at what it keeps."""
+        model = self.design.delivery.model
+        referrals = sum((self.lots.referrals[pl.lot] * pl.share for pl in rows), np.zeros(self.groups))
+        kept, fee = 1.0, 0.0
+        if model == "prime" and contract.holder is provider:
+            chain = [pl for pl in self.placements if pl.contract is contract and pl.provider is not provider and pl.live and pl.share.sum() > 0]
+            passed = sum((self.lots.referrals[pl.lot] * pl.share for pl in chain), np.zeros(self.groups))
+            fee = self.design.delivery.prime.management_fee * float(passed @ income_per_person(view, provider.index, contract.price_ratio))
+        elif model == "prime":
+            kept = 1.0 - self.design.delivery.prime.management_fee
+        elif model == "consortium":
+            kept = 1.0 - self.design.delivery.consortium.coordination_cost
+        lots = len({pl.lot for pl in rows})
+        return net_per_month(view, provider.index, referrals, contract.price_ratio * kept, lots) + fee
+
+    def _serve_notices(self) -> None:
+        """A holder hands its contract back; a subcontractor or member leaves it to its fellows."""
+        due = [n for n in self.notices if n[2] == self.month]
+        self.notices = [n for n in self.notices if n[2] != self.month]
+        for provider, contract, _ in due:
+            if not contract.active or not provider.active:
+                continue
+            kind = "hand_backs" if contract.holder is provider else "withdrawals"
+            self._leave(provider, [pl for pl in self.placements if pl.provider is provider and pl.contract is contract], "handed_back")
+            self.count(kind)
 
     # --- failure --------------------------------------------------------------------------
 
@@ -418,17 +610,22 @@ class MarketModel(mesa.Model):
         provider.failed = True
         provider.exit_month = self.month
         self.count("failures")
-        if not mine:
-            return
+        self._leave(provider, mine, "failed")
+
+    def _leave(self, provider: Provider, mine: list[Placement], cause: str) -> None:
+        """The provider leaves its placements: a contract it holds ends (its lots go to the commissioner);
+        otherwise the fellow of the same contract and lot with most room takes its people, its share
+        of referrals and its places, and with no fellow left the contract ends."""
         people = self._people_by_placement()
         for pl in mine:
             contract = pl.contract
             if contract.holder is provider:
-                contract.active = False  # the chain falls with its holder; the lot is re-let
+                contract.end(cause, self.month)
                 continue
-            mates = [m for m in self.placements if m.contract is contract and m.lot == pl.lot and m.provider.active]
+            mates = [m for m in self.placements
+                     if m.contract is contract and m.lot == pl.lot and m.provider.active and m.provider is not provider]
             if not mates:
-                contract.active = False
+                contract.end(cause, self.month)
                 continue
             target = max(mates, key=lambda m: m.capacity - people[m])  # first of the roomiest
             for person in self.participants:

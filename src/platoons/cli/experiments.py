@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import sys
 from pathlib import Path
 from typing import Optional
@@ -12,7 +13,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+<<<<<<< HEAD
 from platoons.cli.simulation import KEY_METRICS, WideOption, _clean, _fmt, _print_comparison, _verdicts_json
+=======
+from platoons.cli.failures import Stopped, damaged_store_errors
+from platoons.cli.simulation import KEY_METRICS, MAX_WORKERS, _clean, _fmt, _print_comparison
+>>>>>>> main
 from platoons.errors import InputError
 
 LABELS = {"S1": "S1", "ST": "ST", "mu_star": "mu*", "mu": "mu", "sigma": "sigma"}
@@ -24,9 +30,9 @@ def sweep(
     resume: bool = typer.Option(False, "--resume", help="Finish a sweep that stopped; only missing runs are run."),
     force: bool = typer.Option(False, "--force", help="Replace an existing store."),
     executor: Optional[str] = typer.Option(None, help="sequential, processes or dask (default: processes; dask with --scheduler)."),
-    workers: Optional[int] = typer.Option(None, min=1, help="Local worker processes (default: all cores)."),
+    workers: Optional[int] = typer.Option(None, min=1, max=MAX_WORKERS, help="Local worker processes (default: all cores)."),
     scheduler: Optional[str] = typer.Option(None, help="tcp://HOST:PORT of a running Dask scheduler to send the runs to."),
-    batch_size: int = typer.Option(64, "--batch-size", min=1, help="Runs per part file."),
+    batch_size: int = typer.Option(64, "--batch-size", min=1, max=100_000, help="Runs per part file."),
     report: bool = typer.Option(True, "--report/--no-report", help="Write DIR/report.html once the sweep is complete."),
 ) -> None:
     """Run an experiment: every design in every future, replicated, streamed into a store."""
@@ -39,14 +45,16 @@ def sweep(
         raise InputError("--executor", "executor", " or ".join(EXECUTORS), chosen)
     if scheduler is not None and chosen != "dask":
         raise InputError("--scheduler", "executor", "dask when a scheduler is given", chosen)
+    from platoons.store.guard import check_target
+
+    check_target(out)  # before the experiment is resolved, which can take a while
     planned = load_sweep(experiment)
     try:
         done = run_sweep(planned, out, make_executor(chosen, workers, scheduler), resume=resume, force=force,
                          batch_size=batch_size, progress=sys.stderr.isatty())
-    except KeyboardInterrupt:
-        print(f"interrupted; finished runs are kept. Resume with: platoons sweep {experiment} --out {out} --resume",
-              file=sys.stderr)
-        raise SystemExit(130) from None
+    except (KeyboardInterrupt, Stopped) as stop:
+        hint = f"finished runs are kept; resume with: platoons sweep {experiment} --out {out} --resume"
+        raise Stopped(getattr(stop, "signum", signal.SIGINT), hint) from None
     rate = done.new / done.seconds if done.seconds > 0 else float("nan")
     written = ""
     if report and done.done == done.runs:
@@ -64,9 +72,17 @@ def summarize(
     wide: bool = WideOption,
 ) -> None:
     """Per-design means with 90% intervals and, for sobol and morris sweeps, sensitivity indices."""
+
+    with damaged_store_errors(directory):
+        _summarize(directory, metric, as_json)
+
+
+def _summarize(directory: Path, metric: list[str], as_json: bool) -> None:
     from platoons.store import open_store, read_manifest
 
     where = str(directory)
+    if not directory.is_dir():
+        raise InputError(where, "DIRECTORY", "a store written by platoons sweep or platoons compare --out", where)
     manifest = read_manifest(directory)
     connection = open_store(directory)
     tables = {row[0] for row in connection.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}

@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from platoons.cli.failures import damaged_store_errors
+
 
 def report(
     directory: Path = typer.Argument(..., help="A result directory written by `platoons compare --out` or `platoons sweep`."),
@@ -16,7 +18,8 @@ def report(
     """Rebuild the HTML report (charts, tables, their data as CSV) from a result store; it opens offline."""
     from platoons.report import write_report
 
-    path = write_report(directory, out, png)
+    with damaged_store_errors(directory):
+        path = write_report(directory, out, png)
     print(f"Report written to {path}" + (f"; charts as PNG in {png}/" if png is not None else ""))
 
 

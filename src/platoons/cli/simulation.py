@@ -15,6 +15,9 @@ from rich.table import Table
 from platoons.errors import InputError
 from platoons.scenario.load import apply_changes, load_scenario, parse_assignments, preset_description, preset_names
 
+MAX_REPLICATES = 10_000
+MAX_WORKERS = 256
+MAX_SEED = 2**63 - 1
 SetOption = typer.Option([], "--set", help="Override a field: PATH=VALUE (repeatable).")
 CompareSetOption = typer.Option([], "--set", help=(
     "Override a field: PATH=VALUE changes every design, DESIGN:PATH=VALUE only the design of that name "
@@ -29,16 +32,18 @@ KEY_METRICS = (
 
 def run(
     scenario: str = typer.Argument("default", help="A preset name or a scenario YAML file."),
-    seed: Optional[int] = typer.Option(None, help="Seed (default: the scenario's run.seed)."),
+    seed: Optional[int] = typer.Option(None, min=0, max=MAX_SEED, help="Seed (default: the scenario's run.seed)."),
     set_: list[str] = SetOption,
     out: Optional[Path] = typer.Option(None, "--out", help="Write the results as Parquet files here."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable output."),
+    force: bool = typer.Option(False, "--force", help="Replace the results already in --out."),
 ) -> None:
     """Simulate one scenario and print its metrics."""
     from platoons.experiment import Outcome, summarize
     from platoons.simulate import simulate
 
     chosen = load_scenario(scenario, parse_assignments(set_))
+    _check_out(out, force)
     with _busy(f"simulating {chosen.design.name} for {chosen.run.months} months"):
         result = simulate(chosen, seed)
     if out is not None:
@@ -48,7 +53,7 @@ def run(
 
         outcome = Outcome(chosen.design.name, 0, result.seed, result.metrics, result.timeseries, money_flows(result),
                           tables=result.tables)
-        write_results(out, [outcome], summarize([outcome]), {chosen.design.name: chosen})
+        write_results(out, [outcome], summarize([outcome]), {chosen.design.name: chosen}, force=force)
     if as_json:
         print(json.dumps({"metrics": _clean(result.metrics), "tables": _clean(result.tables)}))
         return
@@ -61,14 +66,15 @@ def run(
 
 def compare(
     scenarios: Optional[list[str]] = typer.Argument(None, help="Presets or YAML files (default: the nine shipped designs)."),
-    replicates: int = typer.Option(20, min=1, help="Replicates per design, on common random numbers."),
-    seed: int = typer.Option(0, help="Base seed of the replicates."),
+    replicates: int = typer.Option(20, min=1, max=MAX_REPLICATES, help="Replicates per design, on common random numbers."),
+    seed: int = typer.Option(0, min=0, max=MAX_SEED, help="Base seed of the replicates."),
     set_: list[str] = CompareSetOption,
     executor: str = typer.Option("processes", help="sequential or processes."),
-    workers: Optional[int] = typer.Option(None, help="Worker processes (default: all cores)."),
+    workers: Optional[int] = typer.Option(None, min=1, max=MAX_WORKERS, help="Worker processes (default: all cores)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the results as Parquet files here."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable output."),
     report: bool = typer.Option(True, "--report/--no-report", help="With --out, also write DIR/report.html."),
+    force: bool = typer.Option(False, "--force", help="Replace the results already in --out."),
     wide: bool = WideOption,
 ) -> None:
     """Compare designs side by side: mean and 90% interval of each metric across replicates."""
@@ -78,6 +84,7 @@ def compare(
         raise InputError("--executor", "executor", "sequential or processes", executor)
     shared, by_design = _split_assignments(set_)
     changes = parse_assignments(shared)
+    _check_out(out, force)
     designs = {}
     for spec in scenarios or [*CORE_DESIGNS, *MORE_DESIGNS]:
         chosen = load_scenario(spec, changes)
@@ -93,12 +100,14 @@ def compare(
         from platoons.report.export import write_summary_files
         from platoons.store import write_results
 
-        write_results(out, outcomes, summary, designs)
-        write_summary_files(out)
-        if report:
-            from platoons.report import write_report
+        from platoons.report import write_report
 
-            write_report(out)
+        def beside(staging: Path) -> None:  # the spreadsheets, and the report, join the tables before the swap
+            write_summary_files(staging)
+            if report:
+                write_report(staging)
+
+        write_results(out, outcomes, summary, designs, force=force, also=beside)
     names = list(designs)
     verdicts, flags = _judged(summary, names, [(o.design, (o.replicate,), o.metrics) for o in outcomes])
     if as_json:
@@ -111,9 +120,9 @@ def compare(
                         "and summary.xlsx" + (", and report.html)" if report else ")"))
 
 
-def validate(file: str = typer.Argument(..., help="A scenario YAML file or preset name.")) -> None:
+def validate(file: str = typer.Argument(..., help="A scenario YAML file or preset name."), set_: list[str] = SetOption) -> None:
     """Check a scenario file; print one line saying it is valid, or what is wrong."""
-    scenario = load_scenario(file)
+    scenario = load_scenario(file, parse_assignments(set_))
     areas = len(scenario.world.areas)
     bands = sum(b.count for b in scenario.sector.bands)
     print(f"{file}: valid ({scenario.design.name}: {areas} areas, {bands} providers, {scenario.run.months} months)")
@@ -188,8 +197,8 @@ def _print_metric(metric) -> None:
 def calibrate(
     preset: str = typer.Argument(..., help="The preset to fit, e.g. work-programme-2011."),
     targets: Path = typer.Option(..., "--targets", help="YAML file of target outcome rates by need group."),
-    replicates: int = typer.Option(8, min=1, help="Replicates per round, on common seeds."),
-    rounds: int = typer.Option(8, min=1, help="Most fitting rounds."),
+    replicates: int = typer.Option(8, min=1, max=MAX_REPLICATES, help="Replicates per round, on common seeds."),
+    rounds: int = typer.Option(8, min=1, max=100, help="Most fitting rounds."),
     out: Optional[Path] = typer.Option(None, "--out", help="Where to write the calibrated preset (default: beside the presets)."),
     executor: str = typer.Option("processes", help="sequential or processes."),
 ) -> None:
@@ -216,6 +225,14 @@ def presets() -> None:
     """List the scenarios shipped with Platoons."""
     for name in preset_names():
         print(f"{name:<22} {preset_description(name)}")
+
+
+def _check_out(out: Optional[Path], force: bool) -> None:
+    """Refuse an --out that would be refused at the end, before any run starts."""
+    if out is not None:
+        from platoons.store import check_replaceable
+
+        check_replaceable(out, force)
 
 
 def _busy(message: str):

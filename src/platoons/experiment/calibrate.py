@@ -22,7 +22,7 @@ from platoons.errors import InputError
 from platoons.experiment import execute, plan, summarize
 from platoons.market.prices import build_prices, expected_path
 from platoons.population import build_world
-from platoons.scenario.load import apply_changes, load_scenario
+from platoons.scenario.load import apply_changes, load_scenario, read_yaml_mapping
 from platoons.scenario.schema import Scenario
 
 
@@ -45,10 +45,7 @@ class Fit:
 
 def read_targets(path: str | Path) -> Targets:
     source = str(path)
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except OSError as error:
-        raise InputError(source, "file", "a readable targets file", str(error)) from None
+    data = read_yaml_mapping(Path(path), source, "a targets mapping")
     if not isinstance(data, dict) or not isinstance(data.get("targets"), dict) or not data["targets"]:
         raise InputError(source, "targets", "a mapping of metric: value", None if not isinstance(data, dict) else data.get("targets"))
     for name, value in {**data["targets"], **(data.get("check") or {})}.items():

@@ -20,6 +20,7 @@ from platoons.experiment.progress import with_progress
 from platoons.experiment.sensitivity import analyze, future_means, has_sensitivity
 from platoons.experiment.summary import describe_values
 from platoons.experiment.sweep import Sweep
+from platoons.store.guard import hold_lock
 from platoons.store.sweep import PARAMETER_TYPES, SweepStore
 from platoons.store.views import open_store, write_views
 
@@ -45,8 +46,17 @@ class SweepReport:
 def run_sweep(sweep: Sweep, out: str | Path, executor: Executor | None = None, *, resume: bool = False,
               force: bool = False, batch_size: int = 64, flush_seconds: float = 10.0,
               progress: bool = False) -> SweepReport:
-    """Run every run of `sweep` not yet in the store at `out`, then summarise the complete store."""
-    executor = executor or Sequential()
+    """Run every run of `sweep` not yet in the store at `out`, then summarise the complete store.
+
+    The store is locked for the whole sweep: a second sweep into it is refused, not interleaved.
+    """
+    with hold_lock(Path(out)):
+        return _run_locked(sweep, out, executor or Sequential(), resume=resume, force=force, batch_size=batch_size,
+                           flush_seconds=flush_seconds, progress=progress)
+
+
+def _run_locked(sweep: Sweep, out: str | Path, executor: Executor, *, resume: bool, force: bool, batch_size: int,
+                flush_seconds: float, progress: bool) -> SweepReport:
     store = SweepStore.open(out, sweep.manifest(), _design_tables(sweep), resume=resume, force=force,
                             batch_size=batch_size, flush_seconds=flush_seconds)
     done_before = int(store.done.sum())

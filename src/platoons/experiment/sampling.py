@@ -9,6 +9,7 @@ sample (Sobol indices and scaled Morris effects do not change under that monoton
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
 
 import numpy as np
@@ -49,7 +50,7 @@ def futures_count(experiment: Experiment) -> int:
     if not uncertainties or sampler is None:
         return 1
     if sampler.method == "grid":
-        return int(np.prod([len(_grid_levels(u, sampler.levels)) for u in uncertainties]))
+        return math.prod(len(_grid_levels(u, sampler.levels)) for u in uncertainties)
     if sampler.method in ("monte_carlo", "lhs"):
         return sampler.futures
     if sampler.method == "sobol":

@@ -27,15 +27,30 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from platoons.errors import InputError
-from platoons.scenario.load import read_yaml_mapping
+from platoons.scenario.load import MAX_ERRORS, read_yaml_mapping
 from platoons.scenario.schema import require_unique
 
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 RUN_COLUMNS = ("run_id", "design", "future", "replicate", "seed", "scenario_hash", "version")
 
 
+MAX_REPLICATES = 10_000
+MAX_FUTURES = 100_000
+MAX_RUNS = 1_000_000
+NUMBERS = (int, float, int | None, float | None)
+
+
 class Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_flags_as_numbers(cls, data: Any) -> Any:
+        for name, value in data.items() if isinstance(data, dict) else ():
+            field = cls.model_fields.get(name) if isinstance(name, str) else None
+            if field is not None and isinstance(value, bool) and field.annotation in NUMBERS:
+                raise ValueError(f"{name} must be a number, not true or false (got {value})")
+        return data
 
 
 class DesignSpec(Model):
@@ -115,28 +130,28 @@ class Grid(Model):
     """Every combination of `levels` evenly spaced values per range (each value of a list once)."""
 
     method: Literal["grid"]
-    levels: int = Field(3, ge=1, le=1000)
+    levels: int = Field(3, ge=1, le=1000)  # the product over uncertainties is bounded by MAX_FUTURES
 
 
 class MonteCarlo(Model):
     """`futures` independent random draws."""
 
     method: Literal["monte_carlo"]
-    futures: int = Field(..., ge=1)
+    futures: int = Field(..., ge=1, le=MAX_FUTURES)
 
 
 class LatinHypercube(Model):
     """`futures` draws by Latin hypercube (scipy.stats.qmc): every range evenly covered."""
 
     method: Literal["lhs"]
-    futures: int = Field(..., ge=1)
+    futures: int = Field(..., ge=1, le=MAX_FUTURES)
 
 
 class Sobol(Model):
     """Saltelli's scheme for Sobol indices (SALib): base_samples x (parameters + 2) futures."""
 
     method: Literal["sobol"]
-    base_samples: int = Field(..., ge=2)
+    base_samples: int = Field(..., ge=2, le=MAX_FUTURES)
 
     @field_validator("base_samples")
     @classmethod
@@ -150,7 +165,7 @@ class Morris(Model):
     """Morris elementary effects (SALib): trajectories x (parameters + 1) futures on a grid of `levels`."""
 
     method: Literal["morris"]
-    trajectories: int = Field(..., ge=2)
+    trajectories: int = Field(..., ge=2, le=MAX_FUTURES)
     levels: int = Field(4, ge=2, le=100)
 
     @field_validator("levels")
@@ -174,8 +189,8 @@ class Experiment(Model):
     designs: tuple[DesignSpec, ...] = Field(..., min_length=1)
     uncertainties: tuple[Uncertainty, ...] = ()
     sampler: Sampler | None = None
-    replicates: int = Field(..., ge=1)
-    seed: int = Field(0, ge=0)
+    replicates: int = Field(..., ge=1, le=MAX_REPLICATES)
+    seed: int = Field(0, ge=0, le=2**63 - 1)
 
     @field_validator("designs", mode="before")
     @classmethod
@@ -206,7 +221,18 @@ def load_experiment(path: str | Path) -> Experiment:
 
 
 def _input_error(error: ValidationError, source: str) -> InputError:
-    first = error.errors(include_url=False)[0]
+    """Every problem found (up to MAX_ERRORS) on one line; the first one names the field."""
+    problems = [_one_error(problem, source) for problem in error.errors(include_url=False)]
+    first = problems[0]
+    if len(problems) == 1:
+        return first
+    texts = [str(p).removeprefix(f"{source}: ") for p in problems[:MAX_ERRORS]]
+    if len(problems) > MAX_ERRORS:
+        texts.append(f"and {len(problems) - MAX_ERRORS} more")
+    return InputError(source, first.field, "", first.received, message="; ".join(texts))
+
+
+def _one_error(first: dict, source: str) -> InputError:
     loc = list(first["loc"])
     if len(loc) > 1 and loc[0] == "sampler" and loc[1] in SAMPLERS:
         del loc[1]  # the union's tag, not a field

@@ -20,8 +20,8 @@ import numpy as np
 import platoons
 from platoons.errors import InputError
 from platoons.experiment.runs import Task, replicate_seeds
-from platoons.experiment.sampling import draw, extremes, unit_sample
-from platoons.experiment.spec import Experiment, Uncertainty, load_experiment
+from platoons.experiment.sampling import draw, extremes, futures_count, unit_sample
+from platoons.experiment.spec import MAX_FUTURES, MAX_RUNS, Experiment, Uncertainty, load_experiment
 from platoons.scenario.load import apply_changes, load_scenario, preset_names
 from platoons.scenario.schema import Scenario
 
@@ -116,6 +116,7 @@ def load_sweep(path: str | Path) -> Sweep:
 
 def resolve(experiment: Experiment, source: str) -> Sweep:
     """Scenarios, futures and seeds of an experiment; every scenario a run will see is checked here."""
+    _check_size(experiment, source)
     base = _load_base(experiment, source)
     if experiment.changes:
         apply_changes(base, experiment.changes, source=f"{source}: changes")
@@ -123,6 +124,8 @@ def resolve(experiment: Experiment, source: str) -> Sweep:
     uncertainties = experiment.uncertainties
     targets = {name: tuple(_targets(scenario, u, j, source) for j, u in enumerate(uncertainties))
                for name, scenario in designs.items()}
+    for name, found in targets.items():
+        _one_uncertainty_per_path(found, source, name)
     for j, u in enumerate(uncertainties):
         for value in extremes(u):
             for name, scenario in designs.items():
@@ -145,6 +148,32 @@ def resolve(experiment: Experiment, source: str) -> Sweep:
     }
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
     return Sweep(experiment, source, designs, targets, unit, values, seeds, hashes, digest)
+
+
+def _check_size(experiment: Experiment, source: str) -> None:
+    """Refuse an experiment too large to plan before anything is drawn or allocated."""
+    futures = futures_count(experiment)
+    if futures > MAX_FUTURES:
+        raise InputError(source, "sampler", "", None, message=(
+            f"sampler makes {futures:,} futures, above the limit of {MAX_FUTURES:,}; use fewer levels, samples or "
+            "uncertainties"))
+    runs = futures * len(experiment.designs) * experiment.replicates
+    if runs > MAX_RUNS:
+        raise InputError(source, "replicates", "", None, message=(
+            f"the experiment has {runs:,} runs ({len(experiment.designs)} designs x {futures:,} futures x "
+            f"{experiment.replicates:,} replicates), above the limit of {MAX_RUNS:,}; reduce one of them"))
+
+
+def _one_uncertainty_per_path(found: tuple[tuple[Target, ...], ...], source: str, design: str) -> None:
+    """Two uncertainties on one parameter would leave one of them without effect: refuse it."""
+    owner: dict[str, int] = {}
+    for j, targets in enumerate(found):
+        for path, _ in targets:
+            if path in owner and owner[path] != j:
+                raise InputError(source, f"uncertainties.{j}.path", "", None, message=(
+                    f"uncertainties.{owner[path]} and uncertainties.{j} both change {path} (in design {design}); "
+                    "give each parameter one uncertainty"))
+            owner[path] = j
 
 
 def _load_base(experiment: Experiment, source: str) -> Scenario:

@@ -19,7 +19,7 @@ from platoons.market.state import Contract, Market
 def reimburse(market: Market, costs: dict[Kind, np.ndarray]) -> None:
     pl = market.placements
     pence = sum(to_pence(amount) for amount in costs.values())  # exactly what each cost posting will take
-    market.ledger.post(Account.COMMISSIONER, market.providers.account[pl.provider], pence, Kind.FEE, Role.ALLIANCE)
+    market.ledger.post(Account.COMMISSIONER, market.providers.account[pl.provider], pence, Kind.FEE, pl.role)
     pl.paid_this_year += pence / 100.0
     market.add_income(pl.provider, pence)
 
@@ -32,7 +32,7 @@ def share_gain_and_pain(market: Market) -> None:
     commissioner_share = market.scenario.design.delivery.alliance.commissioner_share
     for c, contract in enumerate(market.contracts):
         rows = np.flatnonzero((pl.contract == c) & (pl.paid_this_year > 0))
-        if not contract.active or len(rows) == 0:
+        if not contract.active or contract.in_house or len(rows) == 0:
             continue
         spent = pl.paid_this_year[rows].sum()
         surplus = contract.budget_gbp_per_year - spent

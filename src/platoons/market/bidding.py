@@ -498,7 +498,8 @@ def _choose_bids(market: Market, teams: list[Team], lot_ids: np.ndarray, offers:
         ok &= value * portion <= _absorbable(market, team, lead_turnover)
         if design.delivery.model in PROVIDERS_CARRY_RISK:
             carried = _exposure_share(market, team)
-            ok &= offers["exposure"][t, lot_ids] * carried <= bidding.risk_appetite * max(lead_reserves, 0.0)
+            at_risk = offers["exposure"][t, lot_ids] * carried if carried > 0 else np.zeros(len(lot_ids))
+            ok &= at_risk <= bidding.risk_appetite * max(lead_reserves, 0.0)
         writing = (1.5 - p.management[m].mean()) * p.bid_cost_factor[m].mean()
         cost = (bidding.bid_cost_gbp + bidding.bid_cost_share * value) * writing
         profit = value * (1.0 - ratio)

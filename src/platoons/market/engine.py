@@ -290,6 +290,8 @@ def settle(market: Market, month: Month) -> None:
         gross = _gross_payments(market, month)  # {kind: [placement] GBP}
         account = np.array([c.account for c in market.contracts], dtype=np.int64)[pl.contract]
         holder_role = {"direct": Role.DIRECT, "prime": Role.PRIME, "consortium": Role.CENTRE}[model]
+        # A lot awarded directly to one provider under a consortium design is a direct contract.
+        holder_role = np.where(_held_by_a_provider(market), Role.DIRECT, holder_role) if model == "consortium" else holder_role
         for kind, amount in gross.items():
             market.ledger.post(Account.COMMISSIONER, account, to_pence(amount), kind, holder_role)
         _pass_down(market, month, gross, account)
@@ -342,7 +344,8 @@ def _pass_down(market: Market, month: Month, gross: dict[Kind, np.ndarray], hold
     received = np.zeros(len(pl), dtype=np.int64)
     if design.delivery.model == "consortium":
         kept = design.delivery.consortium.coordination_cost
-        market.ledger.post(holder_account, Account.COORDINATION, to_pence(total * kept), Kind.COORDINATION, Role.CENTRE)
+        centre = ~_held_by_a_provider(market)
+        market.ledger.post(holder_account, Account.COORDINATION, to_pence(total * kept * centre), Kind.COORDINATION, Role.CENTRE)
         for kind, amount in gross.items():
             passed = to_pence(amount * (1.0 - kept)) * down
             market.ledger.post(holder_account, own, passed, kind, pl.role)
@@ -368,6 +371,14 @@ def _pass_down(market: Market, month: Month, gross: dict[Kind, np.ndarray], hold
         market.add_income(holders, np.where(down, gross_pence - received, gross_pence))
     elif design.delivery.model == "direct":
         market.add_income(pl.provider, gross_pence)
+    else:
+        market.add_income(pl.provider, np.where(_held_by_a_provider(market), gross_pence, 0))
+
+
+def _held_by_a_provider(market: Market) -> np.ndarray:
+    """[placement] whether its contract is held by one provider (not a consortium's centre)."""
+    holder = np.array([c.holder for c in market.contracts], dtype=np.int64)[market.placements.contract]
+    return holder >= 0
 
 
 def delivery_costs(market: Market, month: Month) -> dict[Kind, np.ndarray]:

@@ -20,7 +20,7 @@ import numpy as np
 from platoons.ledger import Role
 from platoons.market.bidding import contract_multipliers
 from platoons.market.contracting import reassign
-from platoons.market.prices import expected_path, income_per_referral
+from platoons.market.prices import expected_path, income_by_month, income_per_referral, worst_cash_position
 from platoons.market.state import Market
 from platoons.population import KINDS, SIZE_BANDS, monthly_hazard
 
@@ -82,6 +82,20 @@ def net_per_month(market: Market, provider: int, referrals: np.ndarray, paid_rat
     cost = world.cost_to_serve_gbp * (1.0 + p.overhead_rate[provider]) * path.caseload_months
     compliance = dynamics.compliance_gbp_per_month * (1.5 - p.management[provider]) * lots
     return float(referrals @ (income_per_person(market, provider, paid_ratio) - cost) - compliance)
+
+
+def deepest_cash_position(market: Market, provider: int, referrals: np.ndarray, paid_ratio: float) -> float:
+    """How far a provider's cash falls (GBP, positive) before a steady inflow of `referrals` [group]
+    pays for itself, over a contract's length: the working capital payment by results needs."""
+    p, world, dynamics = market.providers, market.world, market.scenario.sector.dynamics
+    quality = 1.0 - dynamics.staff_turnover_effect * p.staff_turnover[provider]
+    path = expected_path(world, world.no_support_hazard + monthly_hazard(p.effectiveness[provider]) * quality, market.prices)
+    mult = contract_multipliers(market)
+    flows = income_by_month(path, market.prices, mult)
+    flows[..., 0] += mult[0] * market.prices.block
+    net = referrals @ (paid_ratio * flows - world.cost_to_serve_gbp[:, None] * (1.0 + p.overhead_rate[provider]) * path.on_caseload)
+    net[0] -= dynamics.compliance_gbp_per_month * (1.5 - p.management[provider])
+    return float(-worst_cash_position(net, market.scenario.design.contract.length_months))
 
 
 def income_per_person(market: Market, provider: int, paid_ratio: float) -> np.ndarray:

@@ -20,7 +20,10 @@ from platoons.market.state import Market
 def fund(market: Market, month) -> None:
     """Investors pay each provider its fee for every person referred to it this month."""
     pl = market.placements
-    fee = np.array([c.fee_per_referral_gbp for c in market.contracts])[pl.contract]  # [placement, group]
+    groups = len(market.world.group_names)
+    # The in-house provider of last resort is paid by the commissioner, not by investors.
+    fee = np.array([np.zeros(groups) if c.fee_per_referral_gbp is None else c.fee_per_referral_gbp
+                    for c in market.contracts])[pl.contract]  # [placement, group]
     pence = to_pence((month.referred * fee).sum(axis=1))
     market.ledger.post(Account.INVESTORS, market.providers.account[pl.provider], pence, Kind.FEE, Role.DIRECT)
     market.add_income(pl.provider, pence)
@@ -32,6 +35,8 @@ def evaluate_cohorts(market: Market) -> None:
     last_month = market.month == market.scenario.run.months - 1
     follow_up = int(world.max_months.max() + world.sustain_months.max()) + 1
     for c, contract in enumerate(market.contracts):
+        if contract.in_house:
+            continue
         rows = pl.contract == c
         for cohort in np.unique(pl.cohort[rows]):
             due = (cohort + 1) * market.scenario.run.cohort_months + follow_up

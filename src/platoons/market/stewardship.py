@@ -81,10 +81,16 @@ def _direct_award(market: Market, lots: np.ndarray) -> None:
     for lot in lots:
         areas = market.lots.area_share[lot] > 0
         able = eligible & presence[:, areas].all(axis=1) & (absorbable >= value[lot])
+        if market.lots.set_aside[lot]:
+            able &= p.is_small(market.small_max)  # a set-aside lot stays with small providers
         able[list(taken)] = False
-        # It takes the lot only if it expects not to lose money on it at list price.
+        # It takes the lot only if it expects not to lose money on it at list price and its reserves
+        # can carry the working capital payment by results needs.
+        reserves = np.maximum(market.ledger.balances[p.account] / 100.0, 0.0)
+        appetite = design.bidding.risk_appetite
         willing = [q for q in np.flatnonzero(able)[np.argsort(-quality[able], kind="stable")]
-                   if exits.net_per_month(market, int(q), market.lots.referrals[lot], 1.0, 1) >= 0]
+                   if exits.net_per_month(market, int(q), market.lots.referrals[lot], 1.0, 1) >= 0
+                   and exits.deepest_cash_position(market, int(q), market.lots.referrals[lot], 1.0) <= appetite * reserves[q]]
         if not willing:
             continue
         best = int(willing[0])
@@ -113,11 +119,11 @@ def in_house_provider(market: Market) -> int:
     if len(existing):
         return int(existing[0])
     rules = market.scenario.design.stewardship
-    groups = len(market.world.group_names)
     one = {name: np.zeros(1, dtype=getattr(p, name).dtype) for name in p.__dataclass_fields__}
     one.update(
         kind=np.array([7], np.int8), reach=np.array([2], np.int8), management=np.ones(1), active=np.ones(1, bool),
-        effectiveness=np.full((1, groups), rules.last_resort_effectiveness), turnover_gbp=np.full(1, 1e12),
+        effectiveness=rules.last_resort_effectiveness * p.base_effectiveness[p.active & ~p.in_house].mean(axis=0, keepdims=True),
+        turnover_gbp=np.full(1, 1e12),
         other_income_gbp=np.full(1, 1e12), peak_turnover_gbp=np.full(1, 1e12), entry_turnover_gbp=np.full(1, 1e12),
         overhead_rate=np.full(1, rules.last_resort_cost_factor - 1.0), entered_month=np.array([market.month]),
         exit_month=np.array([-1]), bid_cost_factor=np.ones(1), in_house=np.ones(1, bool),

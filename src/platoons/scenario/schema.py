@@ -6,9 +6,12 @@ Every field carries a unit, a description and a source (a FACTS.md tag or "assum
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import functools
+import math
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic_core import PydanticCustomError
 
 ASSUMPTION = "assumption"
 WPC_2013 = "WPC 2013, Table 3 (Work Programme payment table)"
@@ -29,8 +32,105 @@ def param(default: Any, unit: str, description: str, source: str = ASSUMPTION, *
     return Field(default, description=description, json_schema_extra=extra, **limits)
 
 
+# The largest sensible value of a parameter by its unit, where the field sets no bound of its own:
+# it keeps a small file from asking for an unbounded run (see platoons.scenario.limits).
+UNIT_LIMITS = {
+    "months": 600, "years": 100, "providers": 100_000, "providers/year": 10_000, "subcontractors": 1_000,
+    "lots": 10_000, "people/month": 1_000_000, "multiplier": 1_000, "ratio": 1_000, "months of turnover": 1_200,
+    "relative gain": 100, "seed": 2**63 - 1,
+}
+PER_PERSON_GBP = ("GBP/person-month", "GBP/expected referral", "GBP/referral", "GBP/outcome", "GBP/4 weeks")
+MONEY_LIMIT_GBP = 1e11  # whole-organisation sums; integer pence stay far from overflow
+PER_PERSON_LIMIT_GBP = 1e6
+
+
+def unit_limit(unit: str) -> float | None:
+    if unit in PER_PERSON_GBP:
+        return PER_PERSON_LIMIT_GBP
+    if unit.startswith("GBP"):
+        return MONEY_LIMIT_GBP
+    return UNIT_LIMITS.get(unit)
+
+
 class Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    """Frozen, no unknown keys, finite numbers only, true/false never taken for a number."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_flags_as_numbers(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            numbers, _ = _field_checks(cls)
+            for name in numbers.intersection(data):
+                if _holds_flag(data[name]):
+                    raise PydanticCustomError("flag_not_number", "{field} must be a number, not true or false",
+                                              {"field": name, "value": data[name]})
+        return data
+
+    @model_validator(mode="after")
+    def _within_unit_limits(self) -> Any:
+        for name, (limit, unit) in _field_checks(type(self))[1].items():
+            value = getattr(self, name)
+            if _largest(value) > limit:
+                raise PydanticCustomError("unit_limit", "{field} must be at most {limit} {unit}",
+                                          {"field": name, "limit": f"{limit:,g}", "unit": unit, "value": value})
+        return self
+
+
+_CHECKS: dict[type, tuple[frozenset[str], dict[str, tuple[float, str]]]] = {}
+
+
+def _field_checks(model: type[BaseModel]) -> tuple[frozenset[str], dict[str, tuple[float, str]]]:
+    """A model's fields that hold numbers, and the unit limits of its fields (worked out once per model)."""
+    if model not in _CHECKS:
+        numbers = frozenset(name for name, f in model.model_fields.items() if _numeric(f.annotation))
+        limits = {}
+        for name, f in model.model_fields.items():
+            unit = f.json_schema_extra.get("unit", "") if isinstance(f.json_schema_extra, dict) else ""
+            if unit_limit(unit) is not None:
+                limits[name] = (unit_limit(unit), unit)
+        _CHECKS[model] = (numbers, limits)
+    return _CHECKS[model]
+
+
+def _holds_flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_holds_flag(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_flag(v) for v in value.values())
+    return False
+
+
+def _largest(value: Any) -> float:
+    """The largest number in a value (a number, or a list or mapping of numbers); -inf if none."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    if isinstance(value, (list, tuple)):
+        return max((_largest(v) for v in value), default=-math.inf)
+    if isinstance(value, dict):
+        return max((_largest(v) for v in value.values()), default=-math.inf)
+    return -math.inf
+
+
+@functools.cache
+def _numeric(annotation: Any) -> bool:
+    """Whether a field holds only numbers (or lists and mappings of numbers)."""
+    leaves = _leaf_types(annotation)
+    return bool(leaves & {int, float}) and leaves <= {int, float, str, type(None)}
+
+
+def _leaf_types(annotation: Any) -> set:
+    if get_origin(annotation) is Literal:
+        return {Literal}
+    if get_origin(annotation) is Annotated:
+        return _leaf_types(get_args(annotation)[0])
+    arguments = [a for a in get_args(annotation) if a is not Ellipsis]
+    if arguments:
+        return set().union(*(_leaf_types(a) for a in arguments))
+    return {annotation}
 
 
 # --- the world -----------------------------------------------------------------------------
@@ -81,6 +181,8 @@ class World(Model):
         require_unique("world.regions", [r.name for r in self.regions])
         require_unique("world.areas", [a.name for r in self.regions for a in r.areas])
         require_unique("world.need_groups", [g.name for g in self.need_groups])
+        if not any(a.referrals_per_month > 0 for a in self.areas):
+            raise ValueError("world areas' referrals_per_month must be above 0 in at least one area (got 0 in every area)")
         total = sum(g.referral_share for g in self.need_groups)
         if abs(total - 1) > 1e-6:
             raise ValueError(f"world.need_groups referral_share values must sum to 1 (got {total:.4g})")
@@ -405,7 +507,8 @@ class Stewardship(Model):
         "assumption", ge=0.5, le=5,
     )
     last_resort_effectiveness: float = param(
-        0.1, "share/year", "Extra yearly chance of an outcome the provider of last resort adds, in every need group.", "assumption", ge=0, le=1
+        0.8, "share of sector mean", "Effectiveness of the provider of last resort in each need group, as a share of the active providers' mean.",
+        "assumption", ge=0, le=2
     )
 
 

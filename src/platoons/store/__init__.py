@@ -8,26 +8,40 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from platoons.experiment.runs import Outcome
+from platoons.store.guard import check_replaceable, hold_lock, publish
 from platoons.store.sweep import SweepStore, read_manifest
 from platoons.store.views import open_store, write_views
 
-__all__ = ["SweepStore", "open_store", "read_manifest", "write_results", "write_views"]
+__all__ = ["SweepStore", "check_replaceable", "open_store", "read_manifest", "write_results", "write_views"]
 
 
-def write_results(directory: str | Path, outcomes: Iterable[Outcome], summary: dict, scenarios: dict | None = None) -> list[Path]:
+def write_results(directory: str | Path, outcomes: Iterable[Outcome], summary: dict, scenarios: dict | None = None,
+                  *, force: bool = False, also: Callable[[Path], object] | None = None) -> None:
     """runs, metrics (long), timeseries (long), flows, summary and scenarios tables under `directory`.
 
-    `scenarios` maps each design to its Scenario; the first is the baseline.
+    `scenarios` maps each design to its Scenario; the first is the baseline. The result is
+    written beside `directory` and swapped in whole (with `also(staging)`, e.g. the report,
+    written first); results already there are replaced only with `force`.
     """
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     outcomes = list(outcomes)
+
+    def write(staging: Path) -> None:
+        _write_tables(staging, outcomes, summary, scenarios)
+        if also is not None:
+            also(staging)
+
+    with hold_lock(directory):
+        publish(directory, write, force=force)
+
+
+def _write_tables(directory: Path, outcomes: list[Outcome], summary: dict, scenarios: dict | None) -> None:
     runs, metrics, series = _rows(outcomes)
     flows = [
         {"design": o.design, "replicate": o.replicate, "kind": k, "source": s, "target": t, "amount_gbp": a}
@@ -40,8 +54,9 @@ def write_results(directory: str | Path, outcomes: Iterable[Outcome], summary: d
                for i, (name, scenario) in enumerate((scenarios or {}).items())]
     tables = {"runs": runs, "metrics": metrics, "timeseries": series, "flows": flows, "summary": summary_rows,
               "scenarios": designs or {"design": [], "order": [], "scenario_json": []}, **_run_tables(outcomes)}
-    written = [_write(directory / f"{name}.parquet", rows) for name, rows in tables.items()]
-    return [*written, write_views(directory)]
+    for name, rows in tables.items():
+        _write(directory / f"{name}.parquet", rows)
+    write_views(directory)
 
 
 def _run_tables(outcomes: list[Outcome]) -> dict[str, pa.Table]:

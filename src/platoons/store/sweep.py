@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 
 from platoons.errors import InputError
 from platoons.metrics.tables import COLUMNS as TABLE_COLUMNS
+from platoons.store.guard import holds_only_leftovers, is_store
 from platoons.store.views import DATABASE, PART_GLOB
 
 MANIFEST = "experiment.json"
@@ -77,8 +78,7 @@ class SweepStore:
         self.flush_seconds = flush_seconds
         self._schemas = {**SCHEMAS, "runs": runs_schema(manifest["parameters"])}
         self._next_part = next_part
-        self._batch: dict[str, list[pa.RecordBatch]] = {name: [] for name in RUN_TABLES}
-        self._pending = 0
+        self._batch: list[dict[str, pa.RecordBatch]] = []  # per finished run, its rows of each table
         self._last_flush = time.monotonic()
 
     @classmethod
@@ -93,6 +93,9 @@ class SweepStore:
         directory = Path(directory)
         where = str(directory)
         existing = directory.exists() and any(directory.iterdir())
+        if existing and holds_only_leftovers(directory):
+            _remove_leftovers(directory)  # killed before its manifest landed: nothing was kept
+            existing = False
         if existing and force:
             _clear(directory)
         elif existing and resume:
@@ -110,8 +113,9 @@ class SweepStore:
 
     @classmethod
     def _resume(cls, directory: Path, manifest: dict[str, Any], batch_size: int, flush_seconds: float) -> SweepStore:
+        """The store, checked whole before anything in it changes, then cleaned of unfinished writes."""
         where = str(directory)
-        stored = json.loads((directory / MANIFEST).read_text())
+        stored = read_manifest(directory)
         if stored.get("experiment_hash") != manifest["experiment_hash"]:
             raise InputError(where, "--resume", "", None, message=(
                 f"holds a different experiment ({stored.get('name')!r}, hash "
@@ -121,8 +125,8 @@ class SweepStore:
             raise InputError(where, "--resume", "", None, message=(
                 f"was written by platoons {stored.get('platoons_version')} and this is "
                 f"{manifest['platoons_version']}; runs would not match, so start again with --force"))
-        for leftover in directory.rglob("*.partial*"):
-            leftover.unlink()
+        done = _verified_runs(directory, manifest)
+        _remove_leftovers(directory)
         for name in RUN_TABLES:
             (directory / name).mkdir(exist_ok=True)  # a kill can land between the manifest and the folders
         counted = {p.name for p in (directory / "runs").glob(PART_GLOB)}
@@ -133,11 +137,7 @@ class SweepStore:
         for name in ("summary", "sensitivity"):
             (directory / f"{name}.parquet").unlink(missing_ok=True)
         (directory / DATABASE).unlink(missing_ok=True)
-        done = np.zeros(manifest["runs"], dtype=bool)
-        numbers = [0]
-        for part in sorted((directory / "runs").glob(PART_GLOB)):
-            done[pq.read_table(part, columns=["run_id"]).column("run_id").to_numpy()] = True
-            numbers.append(int(part.stem.removeprefix("part-")))
+        numbers = [0] + [int(part.stem.removeprefix("part-")) for part in (directory / "runs").glob(PART_GLOB)]
         return cls(directory, manifest, done, max(numbers) + 1, batch_size, flush_seconds)
 
     @property
@@ -147,43 +147,42 @@ class SweepStore:
     def add(self, run: dict[str, Any], outcome) -> None:
         """Keep a finished run; write the batch when it is full or has waited long enough."""
         key = (run["run_id"], run["design"], run["future"], run["replicate"])
-        self._batch["runs"].append(pa.RecordBatch.from_pylist([run], schema=self._schemas["runs"]))
+        rows = {"runs": pa.RecordBatch.from_pylist([run], schema=self._schemas["runs"])}
         metrics = outcome.metrics
-        self._batch["metrics"].append(_keyed(self._schemas["metrics"], key, len(metrics), {
-            "metric": list(metrics), "value": np.fromiter((float(v) for v in metrics.values()), float, len(metrics))}))
+        rows["metrics"] = _keyed(self._schemas["metrics"], key, len(metrics), {
+            "metric": list(metrics), "value": np.fromiter((float(v) for v in metrics.values()), float, len(metrics))})
         series = outcome.timeseries
         names = [name for name in series if name != "month"]
         months = np.asarray(series["month"], dtype=np.int64)
-        self._batch["timeseries"].append(_keyed(self._schemas["timeseries"], key, len(names) * len(months), {
+        rows["timeseries"] = _keyed(self._schemas["timeseries"], key, len(names) * len(months), {
             "month": np.tile(months, len(names)), "series": np.repeat(np.array(names, dtype=object), len(months)),
-            "value": np.concatenate([np.asarray(series[n], dtype=float) for n in names]) if names else np.zeros(0)}))
+            "value": np.concatenate([np.asarray(series[n], dtype=float) for n in names]) if names else np.zeros(0)})
         flows = outcome.flows
-        self._batch["flows"].append(_keyed(self._schemas["flows"], key, len(flows["kind"]), {
+        rows["flows"] = _keyed(self._schemas["flows"], key, len(flows["kind"]), {
             "kind": flows["kind"], "source": flows["source"], "target": flows["target"],
-            "amount_gbp": np.asarray(flows["amount_gbp"], dtype=float)}))
+            "amount_gbp": np.asarray(flows["amount_gbp"], dtype=float)})
         for name in TABLE_COLUMNS:
-            rows = outcome.tables.get(name, {})
-            n = len(next(iter(rows.values()))) if rows else 0
-            columns = {column: rows.get(column, []) for column, _ in TABLE_COLUMNS[name]}
-            self._batch[name].append(_keyed(self._schemas[name], key, n, columns))
-        self._pending += 1
-        if self._pending >= self.batch_size or time.monotonic() - self._last_flush >= self.flush_seconds:
+            table = outcome.tables.get(name, {})
+            n = len(next(iter(table.values()))) if table else 0
+            columns = {column: table.get(column, []) for column, _ in TABLE_COLUMNS[name]}
+            rows[name] = _keyed(self._schemas[name], key, n, columns)
+        self._batch.append(rows)  # one step: a signal lands before or after it, never half way through a run
+        if len(self._batch) >= self.batch_size or time.monotonic() - self._last_flush >= self.flush_seconds:
             self.flush()
 
     def flush(self) -> None:
         """Write the batch: a part file per table, runs last."""
-        if self._pending:
+        if self._batch:
             if self._to_create is not None:
                 self._create()
             name = f"part-{self._next_part:06d}.parquet"
             for table in RUN_TABLES:
-                rows = pa.Table.from_batches(self._batch[table], schema=self._schemas[table])
+                rows = pa.Table.from_batches([run[table] for run in self._batch], schema=self._schemas[table])
                 _write_table(self.directory / table / name, rows)
-            for batch in self._batch["runs"]:
-                self.done[batch.column("run_id").to_numpy()] = True
+            for run in self._batch:
+                self.done[run["runs"].column("run_id").to_numpy()] = True
             self._next_part += 1
-        self._batch = {name: [] for name in RUN_TABLES}
-        self._pending = 0
+        self._batch = []
         self._last_flush = time.monotonic()
 
     def _create(self) -> None:
@@ -204,8 +203,71 @@ class SweepStore:
 
 
 def read_manifest(directory: str | Path) -> dict[str, Any] | None:
+    """A store's manifest; None where there is none, an InputError where it is damaged."""
     path = Path(directory) / MANIFEST
-    return json.loads(path.read_text()) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise InputError(str(directory), MANIFEST, "", None, message=(
+            f"{MANIFEST} is damaged ({error.__class__.__name__}); the store cannot be trusted, "
+            "so start again with --force")) from None
+    expected = {"experiment_hash": str, "platoons_version": str, "runs": int, "designs": list, "parameters": list}
+    wrong = [key for key, kind in expected.items() if not isinstance(manifest, dict) or not isinstance(manifest.get(key), kind)]
+    if wrong:
+        raise InputError(str(directory), MANIFEST, "", None, message=(
+            f"{MANIFEST} is damaged (no valid {wrong[0]}); the store cannot be trusted, so start again with --force"))
+    return manifest
+
+
+def _verified_runs(directory: Path, manifest: dict[str, Any]) -> np.ndarray:
+    """Which runs the store holds, after checking every part of every counted batch.
+
+    Nothing is changed here: a damaged part is named, with how to recover, before any cleaning.
+    """
+    schemas = {**SCHEMAS, "runs": runs_schema(manifest["parameters"])}
+    done = np.zeros(manifest["runs"], dtype=bool)
+    damaged: list[tuple[str, str]] = []
+    runs_dir = directory / "runs"
+    for part in sorted(runs_dir.glob(PART_GLOB)) if runs_dir.is_dir() else []:
+        for name in RUN_TABLES:
+            problem = _part_problem(directory / name / part.name, schemas[name])
+            if problem:
+                damaged.append((part.name, f"{name}/{part.name} ({problem})"))
+        if damaged and damaged[-1][0] == part.name:
+            continue
+        ids = pq.read_table(part, columns=["run_id"]).column("run_id").to_numpy()
+        if len(ids) == 0 or ids.min() < 0 or ids.max() >= len(done) or done[ids].any() or len(set(ids)) < len(ids):
+            damaged.append((part.name, f"runs/{part.name} (run ids out of range or twice)"))
+            continue
+        done[ids] = True
+    if damaged:
+        parts = sorted({name for name, _ in damaged})
+        listed = "; ".join(text for _, text in damaged[:5]) + (f"; and {len(damaged) - 5} more" if len(damaged) > 5 else "")
+        remove = " ".join(f"runs/{name}" for name in parts[:5]) + (" ..." if len(parts) > 5 else "")
+        raise InputError(str(directory), "--resume", "", None, message=(
+            f"{len(damaged)} damaged part file(s): {listed}. Nothing was changed. Remove {remove} "
+            "and run --resume again to redo those runs, or start again with --force"))
+    return done
+
+
+def _part_problem(path: Path, schema: pa.Schema) -> str | None:
+    """What is wrong with a part file, or None when it is a readable part of the right table."""
+    if not path.is_file():
+        return "missing"
+    try:
+        found = pq.read_schema(path)
+    except (OSError, pa.ArrowException) as error:
+        return "not a Parquet file" if "magic" in str(error).lower() or "size" in str(error).lower() else "unreadable"
+    if found.names != schema.names:
+        return "columns of another table"
+    return None
+
+
+def _remove_leftovers(directory: Path) -> None:
+    for leftover in directory.rglob("*.partial*"):
+        leftover.unlink()
 
 
 def _keyed(schema: pa.Schema, key: tuple, n: int, columns: dict[str, Any]) -> pa.RecordBatch:
@@ -230,16 +292,18 @@ def _write_bytes(path: Path, data: bytes) -> None:
 
 
 def _clear(directory: Path) -> None:
-    """Remove what a store holds (and only that), so --force never empties an unrelated folder."""
-    markers = (directory / MANIFEST, directory / DATABASE, directory / "runs.parquet", directory / "runs")
-    if not any(marker.exists() for marker in markers):
+    """Remove what a store holds (and only that), so --force never empties an unrelated folder.
+
+    The manifest goes last: a --force cut short still leaves a store that the next --force clears.
+    """
+    if not is_store(directory):
         raise InputError(str(directory), "--force", "", None,
                          message="not a results store; --force only replaces a store, so use another --out")
     for name in RUN_TABLES:
         shutil.rmtree(directory / name, ignore_errors=True)
     for name in (*WHOLE_TABLES, *RUN_TABLES):
         (directory / f"{name}.parquet").unlink(missing_ok=True)
-    for name in (MANIFEST, DATABASE):
+    for name in (DATABASE, "report.html"):
         (directory / name).unlink(missing_ok=True)
-    for leftover in directory.glob("*.partial*"):
-        leftover.unlink()
+    _remove_leftovers(directory)
+    (directory / MANIFEST).unlink(missing_ok=True)

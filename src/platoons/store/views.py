@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -47,15 +48,37 @@ def write_views(directory: str | Path) -> Path:
     partial = directory / f"{DATABASE}.partial"
     for leftover in (partial, Path(f"{partial}.wal")):
         leftover.unlink(missing_ok=True)
-    connection = duckdb.connect(str(partial))
+    wanted = sources(directory)
     try:
-        connection.execute(f"SET file_search_path = {_quote(str(directory.resolve()))}")
-        for name, pattern in sources(directory).items():
-            connection.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_quote(pattern)})")
-    finally:
-        connection.close()
+        connection = duckdb.connect(str(partial))
+        try:
+            connection.execute(f"SET file_search_path = {_quote(str(directory.resolve()))}")
+            for name, pattern in wanted.items():
+                connection.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_quote(pattern)})")
+            connection.execute("CHECKPOINT")
+        finally:
+            connection.close()
+    except duckdb.IOException as error:  # a full or failing disk: an environment fault, like OSError
+        raise OSError(errno.EIO, str(error).strip().splitlines()[0], str(partial)) from None
+    _check_views(partial, set(wanted))
     os.replace(partial, target)
     return target
+
+
+def _check_views(database: Path, wanted: set[str]) -> None:
+    """DuckDB can lose a write on a full disk without an error: read the file back before it counts."""
+    import duckdb
+
+    try:
+        connection = duckdb.connect(str(database), read_only=True)
+        try:
+            found = {row[0] for row in connection.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+        finally:
+            connection.close()
+    except duckdb.Error as error:
+        raise OSError(errno.EIO, f"{DATABASE} could not be read back ({str(error).splitlines()[0]})", str(database)) from None
+    if found != wanted:
+        raise OSError(errno.ENOSPC, f"{DATABASE} was not written whole (is the disk full?)", str(database))
 
 
 def _quote(text: str) -> str:

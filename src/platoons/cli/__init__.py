@@ -29,13 +29,10 @@ def _register_commands() -> None:
     app.command("tender")(tender.tender)
     app.command()(experiments.sweep), app.command()(experiments.summarize)
     app.command("report")(report.report)
-<<<<<<< HEAD
     app.command("export")(report.export)
     app.command("glossary")(simulation.glossary)
-=======
     from platoons.cli import web
     app.command("serve")(web.serve)
->>>>>>> main
 
 
 def main(argv: list[str] | None = None) -> None:

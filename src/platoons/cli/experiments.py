@@ -13,12 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-<<<<<<< HEAD
-from platoons.cli.simulation import KEY_METRICS, WideOption, _clean, _fmt, _print_comparison, _verdicts_json
-=======
 from platoons.cli.failures import Stopped, damaged_store_errors
-from platoons.cli.simulation import KEY_METRICS, MAX_WORKERS, _clean, _fmt, _print_comparison
->>>>>>> main
+from platoons.cli.simulation import KEY_METRICS, MAX_WORKERS, WideOption, _clean, _fmt, _print_comparison, _verdicts_json
 from platoons.errors import InputError
 
 LABELS = {"S1": "S1", "ST": "ST", "mu_star": "mu*", "mu": "mu", "sigma": "sigma"}

@@ -70,10 +70,10 @@ def summarize(
     """Per-design means with 90% intervals and, for sobol and morris sweeps, sensitivity indices."""
 
     with damaged_store_errors(directory):
-        _summarize(directory, metric, as_json)
+        _summarize(directory, metric, as_json, wide)
 
 
-def _summarize(directory: Path, metric: list[str], as_json: bool) -> None:
+def _summarize(directory: Path, metric: list[str], as_json: bool, wide: bool) -> None:
     from platoons.store import open_store, read_manifest
 
     where = str(directory)

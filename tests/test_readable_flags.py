@@ -17,7 +17,7 @@ import pytest
 
 from platoons.report.verdicts import GUARDED, MAX_UNSERVED_SHARE, MIN_LOT_MONTHS_LET, coverage_flags, withhold
 
-UNLET = ("--set", "local-lots:design.eligibility.min_turnover_gbp=1e12",
+UNLET = ("--set", "local-lots:design.eligibility.min_turnover_gbp=1e11",
          "--set", "local-lots:design.stewardship.policy=[leave_unserved]")
 
 
@@ -111,7 +111,7 @@ def test_thresholds_are_applied_as_stated():
 
 def test_set_for_one_design_leaves_the_others(tmp_path):
     done = platoons("compare", "regional-prime", "local-lots", "--replicates", "1", "--set", "run.months=12",
-                    "--set", "regional-prime:design.eligibility.min_turnover_gbp=1e12",
+                    "--set", "regional-prime:design.eligibility.min_turnover_gbp=1e11",
                     "--set", "regional-prime:design.stewardship.policy=[leave_unserved]", "--executor", "sequential",
                     "--json")
     assert done.returncode == 0, done.stderr

@@ -120,8 +120,15 @@ RENDER = """
   function labelLinks(el) {
     Array.prototype.forEach.call(el.querySelectorAll("text.link-amount"), function (t) { t.remove(); });
     var frame = el.getBoundingClientRect();
-    var taken = Array.prototype.map.call(el.querySelectorAll(".node-label, .node-rect"), function (t) {
+    var taken = Array.prototype.map.call(el.querySelectorAll(".node-rect"), function (t) {
       return t.getBoundingClientRect();
+    });
+    // Node labels first, largest nodes first: a label that would cover another moves to the nearest free place.
+    Array.prototype.slice.call(el.querySelectorAll(".node-label")).sort(function (a, b) {
+      return b.parentNode.__data__.node.value - a.parentNode.__data__.node.value;
+    }).forEach(function (label) {
+      label.setAttribute("y", 0);
+      place(label, 0, taken, frame);
     });
     var links = Array.prototype.slice.call(el.querySelectorAll(".sankey-link")).map(function (path) {
       return {path: path, link: path.__data__.link};
@@ -137,16 +144,20 @@ RENDER = """
                         "stroke: rgba(255,255,255,0.85); stroke-width: 3px; pointer-events: none;");
       text.textContent = amount(link.value);
       item.path.parentNode.appendChild(text);
-      var middle = (link.y0 + link.y1) / 2;
-      for (var step = 0; step < 60; step++) {
-        var shift = (step % 2 ? 1 : -1) * Math.ceil(step / 2) * 7;
-        text.setAttribute("y", middle + shift);
-        var box = text.getBoundingClientRect();
-        var inside = box.top >= frame.top && box.bottom <= frame.bottom;
-        if (inside && !taken.some(function (other) { return overlaps(box, other); })) { break; }
-      }
-      taken.push(text.getBoundingClientRect());
+      place(text, (link.y0 + link.y1) / 2, taken, frame);
     });
+  }
+  // Put a text at `middle` or the nearest height, above or below, where it covers nothing taken and
+  // stays inside the chart; node bars are taken from the start.
+  function place(text, middle, taken, frame) {
+    for (var step = 0; step < 80; step++) {
+      var shift = (step % 2 ? 1 : -1) * Math.ceil(step / 2) * 4;
+      text.setAttribute("y", middle + shift);
+      var box = text.getBoundingClientRect();
+      var inside = box.top >= frame.top && box.bottom <= frame.bottom;
+      if (inside && !taken.some(function (other) { return overlaps(box, other); })) { break; }
+    }
+    taken.push(text.getBoundingClientRect());
   }
   function resize() { charts.forEach(function (el) { Plotly.Plots.resize(el); }); }
   window.addEventListener("beforeprint", resize);

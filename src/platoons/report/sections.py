@@ -207,6 +207,7 @@ NODE_LABELS = {
     "compliance": "Compliance and reporting", "bid_costs": "Bid costs", "coordination": "Consortium coordination",
     "capacity_building": "Capacity building", "held": "Management fees and holders' margin",
     "kept": "Subcontractors' and members' surplus", "investor_return": "Investors' return",
+    "commissioning": "Commissioning costs", "transition": "Mobilisation and transfers",
 }
 NODE_COLOURS = {
     "commissioner": "#0072B2", "investors": "#56B4E9", "creditors": "#D55E00", "reserves": "#CC79A7",
@@ -216,7 +217,7 @@ NODE_COLOURS = {
 HOLDERS = ("prime", "centre", "alliance", "direct")
 # Where money ends or starts in the ledger's fixed accounts; every other node is a party that passes it on.
 FIXED = ("commissioner", "front_line", "overheads", "compliance", "bid_costs", "coordination", "capacity_building",
-         "creditors", "opening_reserves")
+         "creditors", "opening_reserves", "commissioning", "transition")
 
 
 def _balance(party: str) -> tuple[str, str]:

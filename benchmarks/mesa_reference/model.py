@@ -468,7 +468,7 @@ class MarketModel(mesa.Model):
                 c.payee.reserves_pence += paid
                 self.totals["spend"] += paid
             down = c.payee is not pl.provider
-            if model == "consortium":
+            if model == "consortium" and c.holder is None:  # a lot awarded to one provider is a direct contract
                 kept = self.design.delivery.consortium.coordination_cost
                 c.payee.reserves_pence -= pence(sum(gross) * kept)
                 received = sum(pence(amount * (1.0 - kept)) for amount in gross) if down else 0
@@ -550,7 +550,7 @@ class MarketModel(mesa.Model):
             fee = self.design.delivery.prime.management_fee * float(passed @ income_per_person(view, provider.index, contract.price_ratio))
         elif model == "prime":
             kept = 1.0 - self.design.delivery.prime.management_fee
-        elif model == "consortium":
+        elif model == "consortium" and contract.holder is None:
             kept = 1.0 - self.design.delivery.consortium.coordination_cost
         lots = len({pl.lot for pl in rows})
         return net_per_month(view, provider.index, referrals, contract.price_ratio * kept, lots) + fee

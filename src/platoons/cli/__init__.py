@@ -31,8 +31,10 @@ def _register_commands() -> None:
     app.command("report")(report.report)
     app.command("export")(report.export)
     app.command("glossary")(simulation.glossary)
-    from platoons.cli import web
+    from platoons.cli import validation, web
+
     app.command("serve")(web.serve)
+    app.command("check-record")(validation.check_record)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 
 from platoons.ledger import Account, Kind, Role
 from platoons.market.prices import expected_path, income_by_month, income_per_referral, outcome_risk_share, worst_cash_position
+from platoons.market import record
 from platoons.market.state import Market
 from platoons.population import monthly_hazard
 from platoons.tender import AwardRules, Bid, Lot, award
@@ -44,6 +45,8 @@ class Win:
     fee_per_referral_gbp: np.ndarray | None = None  # outcomes finance
     budget_gbp_per_year: float = 0.0  # alliance
     replacements: tuple[int, ...] = ()  # alliance
+    bid_outcome_rate: np.ndarray | None = None  # [group] outcomes per referral the bid expected
+    bid_spend_gbp: np.ndarray | None = None  # [group] delivery cost per referral the bid expected
 
 
 # Who carries the payment-by-results exposure a bidder must be able to bear with its reserves.
@@ -98,8 +101,20 @@ def let_contracts(market: Market, lot_ids: np.ndarray, relaxed: bool = False) ->
             t = bid_team[i]
             fee = offers["cost"][t] * (1.0 + market.scenario.design.delivery.outcomes_finance.investor_margin)
             fee = fee if market.scenario.design.delivery.model == "outcomes_finance" else None
-            wins.append(Win(teams[t], bid_lots[i], bid_ratio[i], offers["risk_fee"][t] * bid_ratio[i], fee))
+            wins.append(Win(teams[t], bid_lots[i], bid_ratio[i], offers["risk_fee"][t] * bid_ratio[i], fee,
+                            bid_outcome_rate=offers["believed_rate"][t], bid_spend_gbp=offers["cost"][t]))
+    record.bids(market, [sum(offers["reserve"][l] for l in lots) for lots in bid_lots], [bid.bidder_id for bid in bids],
+                [_band_of(market, teams[t]) for t in bid_team], [bid.bid_id in won for bid in bids])
     return wins
+
+
+def _band_of(market: Market, team: Team) -> str:
+    """The bidder's size band: its lead's, or 'consortium' for a team without one."""
+    if team.lead < 0:
+        return "consortium"
+    from platoons.population import SIZE_BANDS
+
+    return SIZE_BANDS[int(market.providers.size_band(market.scenario.sector.size_band_edges_gbp)[team.lead])]
 
 
 def _select_alliances(market, teams, bids, bid_team, bid_lots, bid_ratio, offers, rules, terms) -> list[Win]:
@@ -418,7 +433,7 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray, terms: Tender
     }
     offers = {name: _spread(values, lot_ids, len(market.lots), empty) for name, (values, empty) in by_lot.items()}
     offers["reserve"] = _spread(reserve[None, :], lot_ids, len(market.lots), 0.0)[0]
-    return {**offers, "risk_fee": risk_fee, "cost": cost}
+    return {**offers, "risk_fee": risk_fee, "cost": cost, "believed_rate": path.outcomes.sum(axis=-1)}
 
 
 def _exposure(market: Market, path, cost_rate: np.ndarray, paid_ratio: np.ndarray, referrals: np.ndarray,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from platoons.ledger import Account, Kind, to_pence
+from platoons.market import record
 from platoons.market.prices import expected_path, stage_depths
 from platoons.market.state import Contract, Market, Placements
 from platoons.population import monthly_hazard
@@ -33,6 +34,7 @@ def sign_and_hand_over(market: Market, wins: list[Win], lot_ids: np.ndarray, end
     market.contracts.extend(new_contracts)
     fresh = _placements(market, wins, first)
     fresh.cohort[:] = cohort_of(market)
+    record.signed(market, fresh)
     market.providers.last_role[fresh.provider] = fresh.role
     let = np.array(sorted({int(l) for win in wins for l in win.lots}), dtype=np.int64)
     # People of a lot that found no new holder stay where they are, waiting for the next re-let.
@@ -64,6 +66,7 @@ def _sign(market: Market, win: Win, end_month: int) -> Contract:
         fee_per_referral_gbp=win.fee_per_referral_gbp, budget_gbp_per_year=win.budget_gbp_per_year,
         replacements=list(win.replacements), holder_size_band=band,
         in_house=bool(team.lead >= 0 and p.in_house[team.lead]),
+        bid_outcome_rate=win.bid_outcome_rate, bid_spend_gbp=win.bid_spend_gbp,
     )
 
 
@@ -150,6 +153,8 @@ def _charge_transition(market: Market, lot: int, outgoing: set, fresh: Placement
     market.ledger.post(payer, Account.TRANSITION, to_pence(mobilise), Kind.MOBILISATION)
     market.ledger.post(payer, Account.TRANSITION, to_pence(transfer), Kind.TRANSFER)
     contract.mobilising_until = market.month + rules.mobilisation_months
+    if not contract.in_house:
+        record.holder_money(market, np.array([int(fresh.contract[rows[0]])]), np.array([-float(mobilise + transfer)]))
     market.transitions.append({
         "lot": market.lots.names[lot], "month": market.month,
         "from_providers": ";".join(f"p{q}" for q in sorted(outgoing)),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from platoons.ledger import Account, Kind, Role, to_pence
-from platoons.market import alliance, commissioning, exits, outcomes_finance, performance, stewardship
+from platoons.market import alliance, commissioning, exits, outcomes_finance, performance, record, stewardship
 from platoons.market.contracting import cohort_of, let_lots, open_cohort_if_due, reassign
 from platoons.market.prices import outcome_risk_share
 from platoons.market.state import Market
@@ -195,6 +195,7 @@ def deliver(market: Market, referred: np.ndarray) -> Month:
     pl.outcomes_total += outcomes
     pl.outcomes_this_year += outcomes
     _add_by_cohort(market.cohort_outcomes, pl.cohort, outcomes)
+    record.outcomes(market, pl.cohort, outcomes)
     market.count("starts", new_starts.sum())
     market.count("outcomes", outcomes.sum())
     return Month(referred, served, new_starts, outcomes, payments)
@@ -294,11 +295,14 @@ def settle(market: Market, month: Month) -> None:
         holder_role = np.where(_held_by_a_provider(market), Role.DIRECT, holder_role) if model == "consortium" else holder_role
         for kind, amount in gross.items():
             market.ledger.post(Account.COMMISSIONER, account, to_pence(amount), kind, holder_role)
+        record.holder_money(market, pl.contract, sum(gross.values()))
         _pass_down(market, month, gross, account)
     own = market.providers.account[pl.provider]
     sinks = {Kind.STAFF: Account.FRONT_LINE, Kind.OVERHEAD: Account.OVERHEADS, Kind.COMPLIANCE: Account.COMPLIANCE}
     for kind, amount in costs.items():
         market.ledger.post(own, sinks[kind], to_pence(amount), kind, pl.role)
+    record.spending(market, month.served, costs)
+    record.holder_costs(market, sum(costs.values()))
 
 
 def _gross_payments(market: Market, month: Month) -> dict[Kind, np.ndarray]:
@@ -322,6 +326,7 @@ def _gross_payments(market: Market, month: Month) -> dict[Kind, np.ndarray]:
     by_group = {kind: amounts * mult[:, i, None] for i, (kind, amounts) in enumerate(per_group.items())}
     for kind, amounts in by_group.items():
         market.payments_by_group[int(kind)] += amounts.sum(axis=0)
+    record.payments(market, by_group)
     return {kind: amounts.sum(axis=1) for kind, amounts in by_group.items()}
 
 
@@ -364,6 +369,8 @@ def _pass_down(market: Market, month: Month, gross: dict[Kind, np.ndarray], hold
         market.ledger.post(holder_account, own, fee, Kind.RISK_FEE, pl.role)
         received += fee
     gross_pence = to_pence(total)
+    coordination = total * design.delivery.consortium.coordination_cost if design.delivery.model == "consortium" else 0.0
+    record.holder_money(market, pl.contract, -received / 100.0 - coordination)
     market.add_income(pl.provider, np.where(down, received, 0))
     if design.delivery.model == "prime":
         # The prime's income is what it keeps of its subcontractors' money plus its in-house money.
@@ -464,6 +471,7 @@ def close_year(market: Market) -> None:
         market.count("tier2_idle_years", (named_tier2 & (pl.referred_this_year.sum(axis=1) == 0)).sum())
         _record_supply_chains(market)
     performance.review(market)
+    record.close_year(market)
     pl.referred_this_year[:] = 0
     pl.outcomes_this_year[:] = 0
     delivering = np.zeros(len(p), bool)

@@ -68,7 +68,7 @@ def forward_net_per_month(market: Market, provider: int, contract: int, rows: np
         fee = design.delivery.prime.management_fee * passed @ income_per_person(market, provider, terms.price_ratio)
     elif design.delivery.model == "prime":
         kept = 1.0 - design.delivery.prime.management_fee
-    elif design.delivery.model == "consortium":
+    elif design.delivery.model == "consortium" and terms.holder < 0:
         kept = 1.0 - design.delivery.consortium.coordination_cost
     return net_per_month(market, provider, referrals, terms.price_ratio * kept, len(np.unique(pl.lot[rows]))) + fee
 

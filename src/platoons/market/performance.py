@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from platoons.market import record
 from platoons.market.contracting import move_people
 from platoons.market.state import Market
 
@@ -32,15 +33,20 @@ def review(market: Market) -> None:
         rate = pl.outcomes_this_year[rows].sum(axis=0)[groups] / np.maximum(referred, 1)
         floor = market.scenario.world.need_groups
         minimum = np.array([floor[g].no_support_outcome_rate for g in groups]) + points
+        measured = float(minimum[referred > 0].max())
         if (rate[referred > 0] >= minimum[referred > 0]).all():
             contract.years_below_minimum = 0
+            record.review(market, c, measured, True, "none")
             continue
         contract.years_below_minimum += 1
         market.count("years_below_minimum")
+        shifts = market.events.get("share_shifts", 0.0)
         if rules.terminate_after is not None and contract.years_below_minimum >= rules.terminate_after:
             _terminate(market, c)
+            record.review(market, c, measured, False, "termination")
         else:
             _shift_share(market, c, rules.share_shift)
+            record.review(market, c, measured, False, "share_shift" if market.events.get("share_shifts", 0.0) > shifts else "none")
 
 
 def _measured_groups(market: Market) -> np.ndarray:

@@ -36,6 +36,8 @@ class Contract:
     in_house: bool = False  # the commissioner's provider of last resort, paid its costs open book
     ended_by: str = ""  # expired, handed_back, failed or terminated; "" while it stands
     mobilising_until: int = -1  # month until which an incoming holder delivers at reduced quality
+    bid_outcome_rate: np.ndarray | None = None  # [group] outcomes per referral the winning bid expected
+    bid_spend_gbp: np.ndarray | None = None  # [group] delivery cost per referral the winning bid expected
 
     @property
     def run_off(self) -> bool:
@@ -136,6 +138,7 @@ class Market:
     exits: list[dict] = field(default_factory=list)  # hand-backs, withdrawals, insolvencies and closures
     stewardship: list[dict] = field(default_factory=list)  # what the commissioner did for lots without a holder
     transitions: list[dict] = field(default_factory=list)  # lots changing hands and what it cost
+    record: object = None  # what the record tables read (platoons.market.record.Record)
 
     def add_income(self, providers: np.ndarray, pence: np.ndarray) -> None:
         """Record providers' service income (it sets their turnover at the year end)."""

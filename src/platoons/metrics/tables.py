@@ -9,6 +9,19 @@ provider_flows   each year, kind and last role: providers entering, failing and 
 exits            every hand-back, withdrawal, insolvency and closure: who, role, kind, size band, month, cause, people
 stewardship      what the commissioner did for each lot left without a holder, when, and what it cost
 transitions      each lot that changed hands: when, from and to whom, people moved, what it cost the incoming holder
+
+What the published evaluations measured (built in platoons.metrics.record; defined in docs/model.md):
+
+contract_years        each contract each year: holder at signing, bid price and outcome rate, delivered rate, review, profit
+named_subcontractors  each subcontractor named in a winning bid, each year: referrals the bid gave it and referrals it got
+referral_cohorts      each referral cohort and need group: outcome rate within 12 and within 24 months of referral
+payments_by_year      the commissioner's payments by programme year, posting kind and need group
+spend_by_group        providers' delivery costs per person referred, against what the winning bids expected to spend
+exits_by_quarter      exits counted by quarter, kind of exit, provider kind, tier and size band
+participation         each year and size band: providers, the share holding a contract or subcontract, income
+capacity_grants       grant recipients by size band: how many later won a contract or a place in a supply chain
+tender_rounds         after each month contracts were signed: contracts standing and distinct holders
+tender_outcomes       bids and wins by value of what was bid for and bidder size band
 """
 
 from __future__ import annotations
@@ -16,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from platoons.ledger import Kind, Role
+from platoons.metrics.record import record_tables
 from platoons.population import KINDS, SIZE_BANDS
 
 # Each table's columns and their types ("int", "float", "text", "flag"), in order.
@@ -36,6 +50,30 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
                     ("people", "int"), ("cost_gbp", "float")),
 }
 
+# What the published evaluations measured (platoons.metrics.record).
+COLUMNS.update({
+    "contract_years": (("contract", "int"), ("year", "int"), ("contract_year", "int"), ("holder", "text"), ("holder_kind", "text"),
+                       ("holder_size_band", "text"), ("price_ratio", "float"), ("bid_outcome_rate", "float"),
+                       ("referrals", "int"), ("outcomes", "int"), ("outcome_rate", "float"), ("outcome_rate_to_date", "float"),
+                       ("minimum_rate", "float"), ("review", "text"), ("action", "text"), ("ended_by", "text"),
+                       ("profit_to_date_gbp", "float")),
+    "named_subcontractors": (("contract", "int"), ("provider", "text"), ("role", "text"), ("year", "int"),
+                             ("expected_referrals", "float"), ("referrals", "int")),
+    "referral_cohorts": (("cohort", "int"), ("start_month", "int"), ("months", "int"), ("group", "text"), ("referrals", "int"),
+                         ("outcomes_12m", "int"), ("outcome_rate_12m", "float"), ("outcomes_24m", "int"), ("outcome_rate_24m", "float")),
+    "payments_by_year": (("year", "int"), ("kind", "text"), ("group", "text"), ("amount_gbp", "float")),
+    "spend_by_group": (("group", "text"), ("referrals", "int"), ("spent_gbp", "float"), ("spent_per_referral_gbp", "float"),
+                       ("bid_per_referral_gbp", "float")),
+    "exits_by_quarter": (("quarter", "int"), ("exit", "text"), ("kind", "text"), ("role", "text"), ("size_band", "text"),
+                         ("exits", "int"), ("people", "int")),
+    "participation": (("year", "int"), ("size_band", "text"), ("providers", "int"), ("holding", "int"), ("share_holding", "float"),
+                      ("income_gbp", "float"), ("income_share", "float")),
+    "capacity_grants": (("size_band", "text"), ("recipients", "int"), ("won_contract", "int"), ("won_chain_place", "int"),
+                        ("share_won", "float")),
+    "tender_rounds": (("month", "int"), ("bidders", "int"), ("contracts_signed", "int"), ("contracts_standing", "int"), ("distinct_holders", "int")),
+    "tender_outcomes": (("lot_value_band", "text"), ("bidder_size_band", "text"), ("bids", "int"), ("wins", "int"), ("win_rate", "float")),
+})
+
 
 def run_tables(market, result) -> dict[str, dict[str, list]]:
     return {
@@ -47,6 +85,7 @@ def run_tables(market, result) -> dict[str, dict[str, list]]:
         "provider_flows": _provider_flows(market),
         **{name: _columns(getattr(market, name), tuple(column for column, _ in COLUMNS[name]))
            for name in ("exits", "stewardship", "transitions")},
+        **record_tables(market),
     }
 
 

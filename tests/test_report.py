@@ -82,7 +82,8 @@ def test_every_chart_and_table_has_a_reading_and_its_data(store):
         assert reading.strip().endswith("."), key
         assert "download=" in body, key
     charts = re.findall(r"class=chart id='chart-([^']+)' data-key='\1'", text)
-    assert len(charts) == len(set(charts)) == len([k for k in keys if not k.startswith(("headline", "parameters", "went-wrong"))])
+    tables = ("headline", "parameters", "glossary", "sensitivity-table", "went-wrong")
+    assert len(charts) == len(set(charts)) == len([k for k in keys if not k.startswith(tables)])
 
 
 def test_headline_matches_the_summary_and_marks_the_baseline(store):
@@ -93,7 +94,9 @@ def test_headline_matches_the_summary_and_marks_the_baseline(store):
         expected = summary[(row["design"], row["metric"])]
         assert float(row["mean"] or "nan") == pytest.approx(expected["mean"], nan_ok=True)
         assert (row["baseline"] == "True") == (row["design"] == DESIGNS[0])
+        withheld = bool(row["barely_ran"]) and row["metric"] in ("failures", "people_disrupted", "hhi")
         assert row["against_baseline"] in ({""} if row["design"] == DESIGNS[0] or row["better"] == "neither" else
+                                           {"not compared"} if withheld else
                                            {"better", "worse", "lean better", "lean worse", "same"})
     assert "regional-prime <span class=base>baseline</span>" in text
 
@@ -217,7 +220,10 @@ def test_sensitivity_section_when_the_store_has_indices(store, tmp_path):
     path = write_report(copy)
     text = path.read_text()
     assert "id='sensitivity'" in text and "chart-sensitivity-outcome-rate" in text
-    assert "outcome_rate is most sensitive to design.payment.outcome_fee (ST 0.65)" in text
+    assert "Outcome fee matters most for outcome rate (ST 0.65, against 0.35 for management fee)." in text
+    table = downloads(text)["sensitivity-table-outcome-rate.csv"]
+    assert [r["parameter"] for r in table] == ["Outcome fee", "Management fee", "Optimism"]
+    assert [float(r["S1"]) for r in table] == [0.6, 0.3, 0.1]
     assert len(downloads(text)["sensitivity-small-share-of-spend.csv"]) == 6
 
 

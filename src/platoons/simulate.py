@@ -121,6 +121,8 @@ class Recorder:
             "people_disrupted": market.events.get("people_disrupted", 0.0),
             "entries": market.events.get("entries", 0.0),
             "ledger_total_pence": market.ledger.total(),
+            "lots": len(market.lots),  # with lots_let, the share of lot-months let
+            "lots_let": (market.lot_contract() >= 0).sum(),
         }
         row.update(people_account(market))
         for g, name in enumerate(self.groups):

@@ -29,6 +29,8 @@ def _register_commands() -> None:
     app.command("tender")(tender.tender)
     app.command()(experiments.sweep), app.command()(experiments.summarize)
     app.command("report")(report.report)
+    app.command("export")(report.export)
+    app.command("glossary")(simulation.glossary)
     from platoons.cli import validation, web
 
     app.command("serve")(web.serve)

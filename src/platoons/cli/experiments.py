@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from platoons.cli.failures import Stopped, damaged_store_errors
-from platoons.cli.simulation import KEY_METRICS, MAX_WORKERS, _clean, _fmt, _print_comparison
+from platoons.cli.simulation import KEY_METRICS, MAX_WORKERS, WideOption, _clean, _fmt, _print_comparison, _verdicts_json
 from platoons.errors import InputError
 
 LABELS = {"S1": "S1", "ST": "ST", "mu_star": "mu*", "mu": "mu", "sigma": "sigma"}
@@ -65,14 +65,15 @@ def summarize(
     directory: Path = typer.Argument(..., help="A store written by `platoons sweep` or `platoons compare --out`."),
     metric: list[str] = typer.Option([], "--metric", help="Metrics to show (repeatable; default: the key metrics)."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable output (every metric)."),
+    wide: bool = WideOption,
 ) -> None:
     """Per-design means with 90% intervals and, for sobol and morris sweeps, sensitivity indices."""
 
     with damaged_store_errors(directory):
-        _summarize(directory, metric, as_json)
+        _summarize(directory, metric, as_json, wide)
 
 
-def _summarize(directory: Path, metric: list[str], as_json: bool) -> None:
+def _summarize(directory: Path, metric: list[str], as_json: bool, wide: bool) -> None:
     from platoons.store import open_store, read_manifest
 
     where = str(directory)
@@ -107,56 +108,58 @@ def _summarize(directory: Path, metric: list[str], as_json: bool) -> None:
     connection.close()
     method = ((manifest or {}).get("sampler") or {}).get("method")
     runs = manifest["runs"] if manifest else None
+    verdicts, flags = _judged_store(directory)
     if as_json:
-        print(json.dumps(_clean({"runs": runs, "sampler": method, "designs": summary, "sensitivity": sensitivity})))
+        print(json.dumps(_clean({"runs": runs, "sampler": method, "designs": summary, "sensitivity": sensitivity,
+                                 "verdicts": _verdicts_json(verdicts),
+                                 "barely_ran": {d: r for d, r in flags.items() if r}})))
         return
     known = set(summary[designs[0]])
     unknown = [m for m in metric if m not in known]
     if unknown:
         raise InputError("--metric", "metric", "a metric of the store", unknown[0])
-    if metric:
-        _print_metrics(summary, designs, metric)
-    else:
-        _print_comparison(summary, designs)
+    per_design = runs // len(designs) if runs else None
+    _print_comparison(summary, designs, verdicts, flags, per_design, wide, metric or None)
     if sensitivity:
         _print_sensitivity(sensitivity, designs, metric or [m for m in KEY_METRICS if m in known], method)
 
 
-def _print_metrics(summary: dict, designs: list[str], metrics: list[str]) -> None:
-    table = Table(title="Designs (mean [90% interval])")
-    table.add_column("metric")
-    for design in designs:
-        table.add_column(design, justify="right")
-    for name in metrics:
-        table.add_row(name, *(f"{_fmt(c['mean'])} [{_fmt(c['low'])}, {_fmt(c['high'])}]"
-                              for c in (summary[d][name] for d in designs)))
-    Console().print(table)
+def _judged_store(directory: Path) -> tuple[dict, dict]:
+    """The report's verdicts and flags for the designs of a store, paired over its runs."""
+    from platoons.report.sections import design_flags, paired_verdicts, summary as read_summary
+    from platoons.report.store import open_store as open_report_store
+    from platoons.report.verdicts import withhold
+
+    store = open_report_store(directory)
+    stats = read_summary(store)
+    metrics = sorted({m for _, m in stats})
+    flags = design_flags(store, stats)
+    return withhold(paired_verdicts(store, metrics), flags), flags
 
 
 def _print_sensitivity(sensitivity: dict, designs: list[str], metrics: list[str], method: str | None) -> None:
+    """One table per metric: each design's parameters, most influential first, with their indices."""
+    from platoons.metrics import metric_or_plain
+
     order = ("ST", "S1") if method == "sobol" else ("mu_star", "sigma")
     heading = "Sobol indices: total (ST) and first order (S1), +- 95% confidence" if method == "sobol" else \
         "Morris elementary effects: mu* (+- 95% confidence) and sigma, per whole range of the parameter"
-    table = Table(title=heading)
-    table.add_column("metric"), table.add_column("parameter")
-    for design in designs:
-        table.add_column(design, justify="right")
-    parameters = sorted({p for by_metric in sensitivity.values() for cells in by_metric.values() for p in cells})
+    console = Console()
+    console.print(heading)
     for name in metrics:
-        for parameter in parameters:
-            cells = [sensitivity.get(d, {}).get(name, {}).get(parameter) for d in designs]
-            if not any(cells):
-                continue
-            table.add_row(name, parameter, *(_indices(cell, order) for cell in cells))
-    Console(width=max(120, 30 + 26 * len(designs))).print(table)
+        table = Table(title=f"Sensitivity of {metric_or_plain(name).label.lower()}", title_justify="left")
+        table.add_column("Design", no_wrap=True), table.add_column("Parameter", overflow="fold")
+        for index in order:
+            table.add_column(LABELS[index], justify="right", no_wrap=True)
+        for design in designs:
+            cells = sensitivity.get(design, {}).get(name, {})
+            ranked = sorted(cells, key=lambda p: -(cells[p].get(order[0]) or 0.0))
+            for parameter in ranked:
+                table.add_row(design, parameter, *(_index(cells[parameter], index) for index in order))
+        if table.row_count:
+            console.print(table)
 
 
-def _indices(cell: dict | None, order: tuple[str, ...]) -> str:
-    if not cell:
-        return "-"
-    parts = []
-    for index in order:
-        value, conf = cell.get(index), cell.get(f"{index}_conf")
-        text = f"{LABELS[index]} {_fmt(value)}"
-        parts.append(text + (f"+-{_fmt(conf)}" if conf is not None else ""))
-    return " ".join(parts)
+def _index(cell: dict, index: str) -> str:
+    value, conf = cell.get(index), cell.get(f"{index}_conf")
+    return _fmt(value) + (f" +-{_fmt(conf)}" if conf is not None else "")

@@ -21,3 +21,15 @@ def report(
     with damaged_store_errors(directory):
         path = write_report(directory, out, png)
     print(f"Report written to {path}" + (f"; charts as PNG in {png}/" if png is not None else ""))
+
+
+def export(
+    directory: Path = typer.Argument(..., help="A result store written by `platoons compare --out` or `platoons sweep`."),
+    fmt: str = typer.Option("xlsx", "--format", help="xlsx (one workbook, a sheet per table) or csv (a file per table)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Where to write (default: the store's directory)."),
+) -> None:
+    """Write a store's summary, verdicts, runs, sensitivity indices and glossary for a spreadsheet."""
+    from platoons.report.export import export as write
+
+    paths = write(directory, fmt, out)
+    print("Written: " + ", ".join(str(p) for p in paths))

@@ -38,7 +38,9 @@ def review(market: Market) -> None:
     taking = pl.live(market) & (pl.share.sum(axis=1) > 0)
     noticed = {(q, c) for q, c, _, _ in market.notices}
     reserves = np.maximum(market.ledger.balances[p.account] / 100.0, 0.0)
-    for provider, contract in sorted({(int(q), int(c)) for q, c in zip(pl.provider[taking], pl.contract[taking])}):
+    units = sorted({(int(q), int(c)) for q, c in zip(pl.provider[taking], pl.contract[taking])})
+    economics = Economics(market, np.unique(np.array([q for q, _ in units], dtype=np.int64)))
+    for provider, contract in units:
         terms = market.contracts[contract]
         if (provider, contract) in noticed or terms.in_house or p.in_house[provider]:
             continue
@@ -46,7 +48,7 @@ def review(market: Market) -> None:
         if remaining <= rules.notice_months:
             continue  # it will be over before notice runs out
         rows = np.flatnonzero(taking & (pl.provider == provider) & (pl.contract == contract))
-        loss = -forward_net_per_month(market, provider, contract, rows) * remaining
+        loss = -forward_net_per_month(market, provider, contract, rows, economics) * remaining
         bearable = rules.bearable_loss_share * reserves[provider]
         if loss > bearable:
             cause = (f"expected loss of GBP {loss:,.0f} over the remaining {remaining} months on contract {contract}, "
@@ -55,7 +57,27 @@ def review(market: Market) -> None:
             market.count("notices")
 
 
-def forward_net_per_month(market: Market, provider: int, contract: int, rows: np.ndarray) -> float:
+class Economics:
+    """What one referral is expected to earn at list prices and to cost, by need group, for a set of
+    providers at their own (true) effectiveness: worked out for all of them at once."""
+
+    def __init__(self, market: Market, providers: np.ndarray):
+        p, world, dynamics = market.providers, market.world, market.scenario.sector.dynamics
+        quality = 1.0 - dynamics.staff_turnover_effect * p.staff_turnover[providers]
+        path = expected_path(world, world.no_support_hazard + monthly_hazard(p.effectiveness[providers]) * quality[:, None], market.prices)
+        mult = contract_multipliers(market)
+        self.row = {int(q): i for i, q in enumerate(providers)}
+        self.income = income_per_referral(path, market.prices, mult) + mult[0] * market.prices.block  # [provider, group]
+        self.cost = world.cost_to_serve_gbp * (1.0 + p.overhead_rate[providers, None]) * path.caseload_months
+        self.compliance = dynamics.compliance_gbp_per_month * (1.5 - p.management[providers])
+
+    def net_per_month(self, provider: int, referrals: np.ndarray, paid_ratio: float, lots: int) -> float:
+        """Expected monthly surplus from a steady inflow of `referrals` [group] paid at `paid_ratio` of list prices."""
+        i = self.row[provider]
+        return float(referrals @ (paid_ratio * self.income[i] - self.cost[i]) - self.compliance[i] * lots)
+
+
+def forward_net_per_month(market: Market, provider: int, contract: int, rows: np.ndarray, economics: Economics) -> float:
     """What a provider expects to make each month from here on its placements `rows` of a contract."""
     design, pl = market.scenario.design, market.placements
     terms = market.contracts[contract]
@@ -65,23 +87,18 @@ def forward_net_per_month(market: Market, provider: int, contract: int, rows: np
         # A prime also keeps its fee on what its supply chain earns.
         chain = np.flatnonzero((pl.contract == contract) & (pl.provider != provider) & pl.live(market) & (pl.share.sum(axis=1) > 0))
         passed = (market.lots.referrals[pl.lot[chain]] * pl.share[chain]).sum(axis=0)
-        fee = design.delivery.prime.management_fee * passed @ income_per_person(market, provider, terms.price_ratio)
+        fee = design.delivery.prime.management_fee * terms.price_ratio * passed @ economics.income[economics.row[provider]]
     elif design.delivery.model == "prime":
         kept = 1.0 - design.delivery.prime.management_fee
     elif design.delivery.model == "consortium" and terms.holder < 0:
         kept = 1.0 - design.delivery.consortium.coordination_cost
-    return net_per_month(market, provider, referrals, terms.price_ratio * kept, len(np.unique(pl.lot[rows]))) + fee
+    return economics.net_per_month(provider, referrals, terms.price_ratio * kept, len(np.unique(pl.lot[rows]))) + fee
 
 
 def net_per_month(market: Market, provider: int, referrals: np.ndarray, paid_ratio: float, lots: int) -> float:
     """A provider's expected monthly surplus from a steady inflow of `referrals` [group] paid at
     `paid_ratio` of list prices, at its own (true) effectiveness, less its costs and compliance."""
-    p, world, dynamics = market.providers, market.world, market.scenario.sector.dynamics
-    quality = 1.0 - dynamics.staff_turnover_effect * p.staff_turnover[provider]
-    path = expected_path(world, world.no_support_hazard + monthly_hazard(p.effectiveness[provider]) * quality, market.prices)
-    cost = world.cost_to_serve_gbp * (1.0 + p.overhead_rate[provider]) * path.caseload_months
-    compliance = dynamics.compliance_gbp_per_month * (1.5 - p.management[provider]) * lots
-    return float(referrals @ (income_per_person(market, provider, paid_ratio) - cost) - compliance)
+    return Economics(market, np.array([provider])).net_per_month(provider, referrals, paid_ratio, lots)
 
 
 def deepest_cash_position(market: Market, provider: int, referrals: np.ndarray, paid_ratio: float) -> float:
@@ -100,11 +117,8 @@ def deepest_cash_position(market: Market, provider: int, referrals: np.ndarray, 
 
 def income_per_person(market: Market, provider: int, paid_ratio: float) -> np.ndarray:
     """[group] what one referral is expected to earn a provider paid at `paid_ratio` of list prices."""
-    p, world, dynamics = market.providers, market.world, market.scenario.sector.dynamics
-    quality = 1.0 - dynamics.staff_turnover_effect * p.staff_turnover[provider]
-    path = expected_path(world, world.no_support_hazard + monthly_hazard(p.effectiveness[provider]) * quality, market.prices)
-    mult = contract_multipliers(market)
-    return paid_ratio * (income_per_referral(path, market.prices, mult) + mult[0] * market.prices.block)
+    economics = Economics(market, np.array([provider]))
+    return paid_ratio * economics.income[0]
 
 
 def _serve_notices(market: Market) -> None:

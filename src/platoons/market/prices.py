@@ -45,8 +45,7 @@ class Prices:
 
     def mean_multipliers(self, months: int, first_year_month: int = 0) -> np.ndarray:
         """Mean multipliers over a contract of `months`, starting `first_year_month` months into the table."""
-        years = [self.multipliers((first_year_month + m) // 12) for m in range(months)]
-        return np.mean(years, axis=0)
+        return self.multipliers_for((first_year_month + np.arange(months)) // 12).mean(axis=0)
 
 
 def outcome_risk_share(prime_rules, roles: np.ndarray) -> np.ndarray:

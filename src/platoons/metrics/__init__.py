@@ -18,17 +18,31 @@ Better = Literal["higher", "lower", "neither"]
 
 @dataclass(frozen=True)
 class Metric:
-    name: str
-    unit: str
+    name: str  # the identifier, as in stores and --json
+    unit: str  # the unit's identifier: "share" values are fractions, shown as percentages
     better: Better
     description: str
+    label: str = ""  # what people read: "Cost per outcome"
+    unit_text: str = ""  # the unit as people read it: "%", "GBP", "people"
+    definition: str = ""  # one sentence that names the denominator
 
 
 REGISTRY: dict[str, Metric] = {}
 
 
 def _metric(name: str, unit: str, better: Better, description: str) -> None:
-    REGISTRY[name] = Metric(name, unit, better, description)
+    REGISTRY[name] = _worded(Metric(name, unit, better, description))
+
+
+def _worded(metric: Metric) -> Metric:
+    """The metric with its label, readable unit and definition (see platoons.metrics.words)."""
+    from dataclasses import replace
+
+    from platoons.metrics.words import UNIT_TEXT, words
+
+    label, definition = words(metric.name)
+    return replace(metric, label=label, unit_text=UNIT_TEXT.get(metric.unit, metric.unit),
+                   definition=definition or metric.description)
 
 
 _metric("outcomes", "people", "higher", "Sustained outcomes paid over the run.")
@@ -59,6 +73,8 @@ _metric("grew_past_10m", "providers", "higher", "Providers that entered with tur
 _metric("referrals_unserved", "people", "lower", "Referrals turned away because no provider held their lot (they leave at once).")
 _metric("spend_vs_budget", "share", "lower", "Commissioner spend per year over design.budget_gbp_per_year (blank without a budget).")
 _metric("investor_return", "share", "neither", "Investors' outcome payments over the fees they paid, less one (outcomes finance).")
+_metric("referrals_unserved_share", "share", "lower", "Referrals unserved over all referrals.")
+_metric("lot_months_let_share", "share", "higher", "Lot-months with a contract holder over all lot-months.")
 _metric("bid_candy", "share", "lower", "Tier-2 subcontractor-years with no referrals divided by tier-2 subcontractor-years named in standing contracts (whatever their share).")
 
 
@@ -126,6 +142,8 @@ def compute_metrics(run) -> dict[str, float]:
         "grew_from_small": _grew_past(providers, run.scenario.sector.small_max_turnover_gbp),
         "grew_past_10m": _grew_past(providers, 10_000_000.0),
         "referrals_unserved": run.events.get("referrals_unserved", 0.0),
+        "referrals_unserved_share": _share(run.events.get("referrals_unserved", 0.0), run.events.get("referrals", 0.0)),
+        "lot_months_let_share": _share(float(ts["lots_let"].sum()), float(ts["lots"].sum())) if "lots" in ts else float("nan"),
         "bid_candy": run.events.get("tier2_idle_years", 0.0) / max(run.events.get("tier2_years", 0.0), 1.0),
         "investor_return": _investor_return(journal),
         "spend_vs_budget": _spend_vs_budget(spend, run),
@@ -136,6 +154,10 @@ def compute_metrics(run) -> dict[str, float]:
     metrics.update(_margins_by_role(journal))
     metrics.update(_margins_by_band(journal, providers))
     return metrics
+
+
+def _share(part: float, whole: float) -> float:
+    return part / whole if whole else float("nan")
 
 
 def _last_referral_year(run) -> slice:
@@ -173,12 +195,20 @@ def _investor_return(journal) -> float:
     return float(paid_out / paid_in - 1.0) if paid_in else float("nan")
 
 
+def metric_or_plain(name: str) -> Metric:
+    """The registry's entry, or for a metric it does not declare (an older store's) its name in words and no direction."""
+    try:
+        return describe_metric(name)
+    except KeyError:
+        return Metric(name, "", "neither", "", label=name.replace("_", " ").capitalize())
+
+
 def describe_metric(name: str) -> Metric:
     if name in REGISTRY:
         return REGISTRY[name]
     if name.startswith("outcome_rate_"):
         group = name.removeprefix("outcome_rate_")
-        return Metric(name, "share", "higher", f"Outcomes of the {group} group over its referrals (parking shows here).")
+        return _worded(Metric(name, "share", "higher", f"Outcomes of the {group} group over its referrals (parking shows here)."))
     raise KeyError(name)
 
 

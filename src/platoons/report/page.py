@@ -36,10 +36,18 @@ nav a:hover { text-decoration: underline; }
 table { border-collapse: collapse; font-size: 0.85rem; width: 100%; }
 th, td { border-bottom: 1px solid var(--line); padding: 6px 8px; text-align: left; vertical-align: top; }
 thead th { background: var(--panel); position: sticky; top: 0; }
-table.headline td { text-align: right; white-space: nowrap; }
-table.headline th[scope=row] { white-space: nowrap; position: sticky; left: 0; background: #fff; z-index: 1; }
+table.headline { table-layout: fixed; font-size: 0.8rem; }
+table.headline thead th:first-child { width: 12rem; }
+table.headline th, table.headline td { padding: 5px 5px; }
+table.headline thead th { overflow-wrap: anywhere; }
+table.headline td { text-align: right; }
+table.headline th[scope=row] { background: #fff; }
+.flag { display: inline-block; margin-left: 4px; padding: 0 5px; border-radius: 3px; background: #6b4e00;
+        color: #fff; font-size: 0.7rem; font-weight: 600; vertical-align: middle; }
+p.flagged { color: #6b4e00; font-weight: 600; }
+td.not-compared { background: repeating-linear-gradient(135deg, #fff, #fff 6px, #f1efe8 6px, #f1efe8 12px); }
 .value { display: block; font-weight: 600; font-variant-numeric: tabular-nums; }
-.interval, .unit { display: block; color: var(--muted); font-size: 0.78rem; font-weight: normal; }
+.interval, .unit { display: block; overflow-wrap: normal; color: var(--muted); font-size: 0.78rem; font-weight: normal; }
 .mark { display: block; font-size: 0.75rem; }
 .base { display: inline-block; margin-left: 4px; padding: 0 5px; border-radius: 3px; background: var(--ink);
         color: #fff; font-size: 0.7rem; font-weight: 600; vertical-align: middle; }
@@ -51,9 +59,18 @@ span.better, span.worse, span.lean-better, span.lean-worse { padding: 0 3px; bor
 table.parameters td.path { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.78rem; }
 td.num { font-variant-numeric: tabular-nums; } td.same { color: var(--muted); }
 td.source { color: var(--muted); }
+.credit { display: none; margin: 2px 0 0; color: var(--muted); font-size: 0.8rem; }
+body.png .credit { display: block; }
+body.png .download { display: none; }
+body.png figure.block { padding: 8px 12px; margin: 0; background: #fff; }
 footer { margin-top: 40px; padding-bottom: 40px; color: var(--muted); font-size: 0.85rem; }
 @media print {
-  @page { size: A4 landscape; margin: 12mm; }
+  @page { size: A4 portrait; margin: 12mm; }
+  @page wide { size: A4 landscape; margin: 12mm; }
+  header, footer, #headline, #parameters, #glossary { page: wide; }  /* tables of many columns get the long side */
+  table.headline thead th:first-child { width: 9rem; }
+  .credit { display: block; }
+  .chart { min-height: 0; }
   body { font-size: 9pt; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   table { font-size: 8pt; }
   table.headline td, table.headline th[scope=row] { white-space: normal; padding: 3px 4px; }
@@ -78,13 +95,70 @@ RENDER = """
   var charts = Array.prototype.slice.call(document.querySelectorAll(".chart"));
   Promise.all(charts.map(function (el) {
     var figure = figures[el.dataset.key];
-    return Plotly.newPlot(el, figure.data, figure.layout, config);
+    return Plotly.newPlot(el, figure.data, figure.layout, config).then(function () {
+      if (figure.data[0] && figure.data[0].type === "sankey") {
+        labelLinks(el);
+        el.on("plotly_afterplot", function () { labelLinks(el); });
+      }
+    });
   })).then(function () {
     document.body.dataset.charts = "ready";
   }, function (error) {
     document.body.dataset.charts = "failed";
     console.error(error);
   });
+  // Plotly writes no text on Sankey links: write each link's amount at its middle, moved up or down
+  // to the nearest place where it covers no other label and stays inside the chart.
+  function amount(millions) {
+    if (millions >= 1000) { return "\u00a3" + (millions / 1000).toFixed(2) + "bn"; }
+    if (millions >= 0.1) { return "\u00a3" + millions.toFixed(1) + "m"; }
+    return "\u00a3" + Math.round(millions * 1000) + "k";
+  }
+  function overlaps(a, b) {
+    return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  }
+  function labelLinks(el) {
+    Array.prototype.forEach.call(el.querySelectorAll("text.link-amount"), function (t) { t.remove(); });
+    var frame = el.getBoundingClientRect();
+    var taken = Array.prototype.map.call(el.querySelectorAll(".node-rect"), function (t) {
+      return t.getBoundingClientRect();
+    });
+    // Node labels first, largest nodes first: a label that would cover another moves to the nearest free place.
+    Array.prototype.slice.call(el.querySelectorAll(".node-label")).sort(function (a, b) {
+      return b.parentNode.__data__.node.value - a.parentNode.__data__.node.value;
+    }).forEach(function (label) {
+      label.setAttribute("y", 0);
+      place(label, 0, taken, frame);
+    });
+    var links = Array.prototype.slice.call(el.querySelectorAll(".sankey-link")).map(function (path) {
+      return {path: path, link: path.__data__.link};
+    }).sort(function (a, b) { return b.link.value - a.link.value; });
+    links.forEach(function (item) {
+      var link = item.link;
+      var text = document.createElementNS("http://www.w3.org/2000/svg", "text");
+      text.setAttribute("class", "link-amount");
+      text.setAttribute("x", (link.source.x1 + link.target.x0) / 2);
+      text.setAttribute("text-anchor", "middle");
+      text.setAttribute("dominant-baseline", "central");
+      text.setAttribute("style", "font: 600 11px system-ui, sans-serif; fill: #1d2733; paint-order: stroke; " +
+                        "stroke: rgba(255,255,255,0.85); stroke-width: 3px; pointer-events: none;");
+      text.textContent = amount(link.value);
+      item.path.parentNode.appendChild(text);
+      place(text, (link.y0 + link.y1) / 2, taken, frame);
+    });
+  }
+  // Put a text at `middle` or the nearest height, above or below, where it covers nothing taken and
+  // stays inside the chart; node bars are taken from the start.
+  function place(text, middle, taken, frame) {
+    for (var step = 0; step < 80; step++) {
+      var shift = (step % 2 ? 1 : -1) * Math.ceil(step / 2) * 4;
+      text.setAttribute("y", middle + shift);
+      var box = text.getBoundingClientRect();
+      var inside = box.top >= frame.top && box.bottom <= frame.bottom;
+      if (inside && !taken.some(function (other) { return overlaps(box, other); })) { break; }
+    }
+    taken.push(text.getBoundingClientRect());
+  }
   function resize() { charts.forEach(function (el) { Plotly.Plots.resize(el); }); }
   window.addEventListener("beforeprint", resize);
   window.addEventListener("afterprint", resize);
@@ -96,6 +170,8 @@ def render_page(store: Store, sections: list[Section]) -> str:
     import plotly.io as pio
     from plotly.offline import get_plotlyjs
 
+    scenario_line = describe_scenario(store)
+    figure_number = 0
     keys: set[str] = set()
     figures: dict[str, str] = {}
     parts = []
@@ -109,9 +185,14 @@ def render_page(store: Store, sections: list[Section]) -> str:
             else:
                 body = block.html
             kind = "for-chart" if isinstance(block, Chart) else "for-table"
+            if isinstance(block, Chart):
+                figure_number += 1
+                credit = f"<p class=credit>Figure {figure_number} · {html.escape(scenario_line)}</p>"
+            else:
+                credit = ""
             blocks.append(
                 f"<figure class='block {kind}' id='block-{key}'><figcaption><h3>{html.escape(block.title)}</h3>"
-                f"<p class=reading>{html.escape(block.reading)}</p></figcaption>{body}"
+                f"<p class=reading>{html.escape(block.reading)}</p></figcaption>{body}{credit}"
                 f"<p class=download><a download='{html.escape(block.data.filename)}' href='{_data_uri(block.data.csv())}'>"
                 f"Download the data (CSV)</a></p></figure>")
         parts.append(f"<section id='{section.key}'><h2>{html.escape(section.title)}</h2>"
@@ -142,6 +223,15 @@ def render_page(store: Store, sections: list[Section]) -> str:
 </body>
 </html>
 """
+
+
+def describe_scenario(store: Store) -> str:
+    """The line that names what a chart is of, shown under it when it is exported or printed."""
+    scenario = store.scenarios.get(store.baseline) or {}
+    name = scenario.get("name") or store.directory.name
+    designs = len(store.designs)
+    return (f"Scenario: {name}; {designs} design{'s' if designs != 1 else ''}, baseline {store.baseline}; "
+            "made with Platoons")
 
 
 def _describe_runs(store: Store) -> str:

@@ -42,13 +42,47 @@ def write_pngs(report: str | Path, directory: str | Path, scale: float = 2.0) ->
             page.wait_for_function("document.body.dataset.charts !== undefined", timeout=120_000)
             if page.evaluate("document.body.dataset.charts") != "ready":
                 raise RuntimeError(f"{report}: the charts did not render")
+            # Each PNG is the whole figure: its title, its reading as a caption, the chart and the scenario line.
+            page.evaluate("document.body.classList.add('png')")
             for element in page.query_selector_all(".chart"):
-                path = directory / f"{element.get_attribute('data-key')}.png"
-                element.screenshot(path=str(path))
+                key = element.get_attribute("data-key")
+                block = page.query_selector(f"#block-{key}")
+                words = block.evaluate("""b => [b.querySelector('h3').textContent, b.querySelector('.reading').textContent,
+                                                b.querySelector('.credit').textContent]""")
+                path = directory / f"{key}.png"
+                path.write_bytes(with_text(block.screenshot(), dict(zip(("Title", "Description", "Source"), words))))
                 written.append(path)
         finally:
             browser.close()
     return written
+
+
+def with_text(png: bytes, fields: dict[str, str]) -> bytes:
+    """The PNG with `fields` as text chunks after its header, so slides and file browsers can show them."""
+    import struct
+    import zlib
+
+    chunks = b""
+    for key, value in fields.items():
+        # iTXt: keyword, no compression, no language tag, UTF-8 text
+        body = key.encode("latin-1") + b"\0\0\0\0\0" + value.encode("utf-8")
+        chunks += struct.pack(">I", len(body)) + b"iTXt" + body + struct.pack(">I", zlib.crc32(b"iTXt" + body))
+    header_end = 8 + 4 + 4 + 13 + 4  # signature, then the IHDR chunk: length, type, 13 bytes, CRC
+    return png[:header_end] + chunks + png[header_end:]
+
+
+def read_text(png: bytes) -> dict[str, str]:
+    """The iTXt chunks of a PNG, as written by `with_text`."""
+    import struct
+
+    fields, at = {}, 8
+    while at < len(png):
+        (length,), kind = struct.unpack(">I", png[at:at + 4]), png[at + 4:at + 8]
+        if kind == b"iTXt":
+            key, _, rest = png[at + 8:at + 8 + length].partition(b"\0")
+            fields[key.decode("latin-1")] = rest[4:].decode("utf-8")
+        at += 12 + length
+    return fields
 
 
 def _offline(route) -> None:

@@ -7,16 +7,19 @@ import math
 
 import numpy as np
 
-from platoons.metrics import SIZE_BANDS, TIERS, Metric, describe_metric
+from platoons.metrics import SIZE_BANDS, TIERS, metric_or_plain
 from platoons.report.format import money, number, percent, plain
 from platoons.report.parts import Chart, Data, Section, Table, design_colours, translucent
 from platoons.report.store import Store
 from platoons.report.went_wrong import went_wrong_section
+from platoons.report.verdicts import (MAX_UNSERVED_SHARE, MIN_LOT_MONTHS_LET, WORDS, coverage_flags, flag_sentence,
+                                      withhold)
+from platoons.report.verdicts import paired_verdicts as compare_runs
 
 HEADLINE = (
     "outcome_rate", "outcomes", "cost_per_outcome_gbp", "spend_gbp", "front_line_share", "small_share_of_spend",
     "small_providers_active", "grew_from_small", "failures", "people_disrupted", "hhi", "mean_effectiveness",
-    "entries", "bid_candy", "referrals_unserved",
+    "entries", "bid_candy", "referrals_unserved", "referrals_unserved_share", "lot_months_let_share",
 )
 TIER_LABELS = {"direct": "direct providers", "prime": "primes", "tier1": "tier-1 subcontractors",
                "tier2": "tier-2 subcontractors", "member": "consortium members"}
@@ -42,6 +45,7 @@ def build_sections(store: Store) -> list[Section]:
     from platoons.report.parameters import parameters_section
 
     sections.append(parameters_section(store))
+    sections.append(glossary(store))
     return sections
 
 
@@ -101,13 +105,14 @@ def bands(store: Store, series: tuple[str, ...]) -> dict[tuple[str, str], tuple[
 def headline(store: Store) -> Section:
     stats = summary(store)
     metrics = [m for m in HEADLINE if any((d, m) in stats for d in store.designs)]
-    verdicts = paired_verdicts(store, metrics)
+    flags = design_flags(store, stats)
+    verdicts = withhold(paired_verdicts(store, metrics), flags)
     base = store.baseline
-    head = "".join(f"<th scope='col'>{html.escape(d)}{' <span class=base>baseline</span>' if d == base else ''}</th>"
-                   for d in store.designs)
+    head = "".join(f"<th scope='col'>{html.escape(d)}{' <span class=base>baseline</span>' if d == base else ''}"
+                   f"{' <span class=flag>barely ran</span>' if flags.get(d) else ''}</th>" for d in store.designs)
     body, rows = [], []
     for metric in metrics:
-        meta = _describe(metric)
+        meta = metric_or_plain(metric)
         cells = []
         for design in store.designs:
             mean, low, high = stats.get((design, metric), (math.nan,) * 3)
@@ -116,86 +121,80 @@ def headline(store: Store) -> Section:
                 f"<td class='{verdict.replace(' ', '-')}'><span class=value>{number(mean, meta.unit)}</span>"
                 f"<span class=interval>{number(low, meta.unit)} to {number(high, meta.unit)}</span>"
                 f"{_verdict_mark(verdict, diff)}</td>")
-            rows.append((metric, meta.unit, meta.better, design, design == base, mean, low, high, verdict))
+            rows.append((metric, meta.unit, meta.better, design, design == base, mean, low, high, verdict, meta.label,
+                         meta.unit_text, "; ".join(flags.get(design, []))))
         better = {"higher": "higher is better", "lower": "lower is better", "neither": "no better direction"}[meta.better]
-        body.append(f"<tr><th scope='row' title='{html.escape(meta.description)}'>{html.escape(metric)}"
-                    f"<span class=unit>{html.escape(meta.unit)}; {better}</span></th>{''.join(cells)}</tr>")
-    table = (f"<div class=scroll><table class=headline><thead><tr><th scope='col'>metric</th>{head}</tr></thead>"
-             f"<tbody>{''.join(body)}</tbody></table></div>")
+        body.append(f"<tr><th scope='row' title='{html.escape(meta.definition)}'>{html.escape(meta.label)}"
+                    f"<span class=unit>{html.escape(meta.unit_text)}; {better}</span></th>{''.join(cells)}</tr>")
+    table = (f"<table class=headline><thead><tr><th scope='col'>Metric</th>{head}</tr></thead>"
+             f"<tbody>{''.join(body)}</tbody></table>")
+    notes = "".join(f"<p class=flagged>{html.escape(flag_sentence(d, r))}</p>" for d, r in flags.items() if r)
     data = Data("headline.csv", ("metric", "unit", "better", "design", "baseline", "mean", "low_5pct", "high_95pct",
-                                 "against_baseline"), rows)
-    block = Table("headline", "Designs side by side", _headline_reading(store, verdicts, metrics), table, data)
+                                 "against_baseline", "label", "unit_text", "barely_ran"), rows)
+    reading = _headline_reading(store, verdicts, metrics, [d for d in store.designs if not flags.get(d)])
+    block = Table("headline", "Designs side by side", reading, notes + table, data)
     intro = (f"Each cell is the mean across runs with its 90% interval (5th to 95th percentile) beneath. "
              f"Every design ran on the same seeds as the baseline, {html.escape(base)} (common random numbers), "
              "so each is judged on the paired differences: <span class=better>better</span> or "
              "<span class=worse>worse</span> when the 90% interval of its difference from the baseline lies wholly on one "
              "side, <span class=lean-better>better on average</span> or <span class=lean-worse>worse on average</span> "
-             "when only the mean difference does.")
+             f"when only the mean difference does. A design that leaves more than {MAX_UNSERVED_SHARE:.0%} of referrals "
+             f"unserved, or lets fewer than {MIN_LOT_MONTHS_LET:.0%} of its lot-months, is marked "
+             "<span class=flag>barely ran</span> and not compared on failures, disruption or concentration (both "
+             "thresholds are assumptions). Definitions are in the glossary at the end.")
     return Section("headline", "Headline", intro, [block])
 
 
-def paired_verdicts(store: Store, metrics: list[str]) -> dict[tuple[str, str], tuple[str, float]]:
-    """(design, metric) -> (verdict, mean paired difference from the baseline).
+def design_flags(store: Store, stats=None) -> dict[str, list[str]]:
+    """design -> why it barely ran (empty when it ran fully), from its mean coverage metrics."""
+    stats = summary(store) if stats is None else stats
+    means = {d: {m: stats[d, m][0] for m in ("referrals_unserved_share", "lot_months_let_share") if (d, m) in stats}
+             for d in store.designs}
+    return coverage_flags(means)
 
-    The verdict is better, worse, lean better, lean worse or same; metrics with no better
-    direction get none.
-    """
+
+def paired_verdicts(store: Store, metrics: list[str]) -> dict[tuple[str, str], tuple[str, float]]:
+    """(design, metric) -> (verdict, mean paired difference from the baseline); see platoons.report.verdicts."""
     if not metrics:
         return {}
     names = ", ".join(_sql_text(m) for m in metrics)
-    same_run = "".join(f" AND b.{column} = m.{column}" for column in store.run_key)
-    rows = store.query(f"""
-        SELECT m.design, m.metric, m.value - b.value
-        FROM metrics m JOIN metrics b ON b.metric = m.metric{same_run} AND b.design = ?
-        WHERE m.design <> ? AND m.metric IN ({names})""", [store.baseline, store.baseline])
-    diffs: dict[tuple[str, str], list[float]] = {}
-    for design, metric, diff in rows:
-        if diff is not None and math.isfinite(diff):
-            diffs.setdefault((design, metric), []).append(diff)
-    verdicts = {}
-    for (design, metric), values in diffs.items():
-        better = _describe(metric).better
-        if better == "neither":
-            continue
-        low, high = np.percentile(values, [100 * INTERVAL[0], 100 * INTERVAL[1]])
-        mean = float(np.mean(values))
-        sign = 1 if better == "higher" else -1
-        if sign * low > 0 and sign * high > 0:
-            verdict = "better"
-        elif sign * low < 0 and sign * high < 0:
-            verdict = "worse"
-        elif mean == 0:
-            verdict = "same"
-        else:
-            verdict = "lean better" if sign * mean > 0 else "lean worse"
-        verdicts[design, metric] = (verdict, mean)
-    return verdicts
+    key = ", ".join(store.run_key) or "NULL"
+    rows = store.query(f"SELECT design, {key}, metric, value FROM metrics WHERE metric IN ({names})")
+    runs: dict[tuple[str, tuple], dict[str, float]] = {}
+    for design, *rest in rows:
+        *run, metric, value = rest
+        runs.setdefault((design, tuple(run)), {})[metric] = _finite(value)
+    return compare_runs(((d, k, v) for (d, k), v in runs.items()), store.baseline, metrics)
 
 
 def _verdict_mark(verdict: str, difference: float) -> str:
     """The verdict in words, after an arrow saying whether the design is higher or lower than the baseline."""
-    text = {"better": "better", "worse": "worse", "lean better": "better on average", "lean worse": "worse on average",
-            "same": "same"}.get(verdict)
+    text = WORDS.get(verdict)
     if not text:
         return ""
     arrow = "▲ " if difference > 0 else "▼ " if difference < 0 else ""
     return f"<span class=mark>{arrow}{text}</span>"
 
 
-def _headline_reading(store: Store, verdicts, metrics: list[str]) -> str:
+def _headline_reading(store: Store, verdicts, metrics: list[str], ran: list[str]) -> str:
+    """Which alternative has the best balance of clearly better and clearly worse, among those that ran fully."""
     if len(store.designs) == 1:
         return f"One design, {store.baseline}: no comparison to draw."
     def count(design, verdict):
         return sum(verdicts.get((design, m), ("",))[0] == verdict for m in metrics)
 
-    counts = {d: (count(d, "better"), count(d, "worse")) for d in store.designs[1:]}
+    counts = {d: (count(d, "better"), count(d, "worse")) for d in store.designs[1:] if d in ran}
+    if not counts:
+        return f"Every alternative to {store.baseline} barely ran, so none is judged the best balance."
     best = max(counts, key=lambda d: (counts[d][0] - counts[d][1], counts[d][0]))
     good, bad = counts[best]
     if good == 0 and bad == 0:
         return (f"No alternative is clearly better or worse than {store.baseline} on any of the {len(metrics)} "
                 "headline metrics across runs.")
+    skipped = len(store.designs) - 1 - len(counts)
     return (f"Against {store.baseline}, {best} is clearly better on {good} and clearly worse on {bad} of the "
-            f"{len(metrics)} headline metrics, the best balance of the {len(counts)} alternatives.")
+            f"{len(metrics)} headline metrics, the best balance of the {len(counts)} alternatives"
+            + (f" that ran fully ({skipped} barely ran)." if skipped else "."))
 
 
 # Money -------------------------------------------------------------------------------------------
@@ -210,6 +209,7 @@ NODE_LABELS = {
     "compliance": "Compliance and reporting", "bid_costs": "Bid costs", "coordination": "Consortium coordination",
     "capacity_building": "Capacity building", "held": "Management fees and holders' margin",
     "kept": "Subcontractors' and members' surplus", "investor_return": "Investors' return",
+    "commissioning": "Commissioning costs", "transition": "Mobilisation and transfers",
 }
 NODE_COLOURS = {
     "commissioner": "#0072B2", "investors": "#56B4E9", "creditors": "#D55E00", "reserves": "#CC79A7",
@@ -219,7 +219,7 @@ NODE_COLOURS = {
 HOLDERS = ("prime", "centre", "alliance", "direct")
 # Where money ends or starts in the ledger's fixed accounts; every other node is a party that passes it on.
 FIXED = ("commissioner", "front_line", "overheads", "compliance", "bid_costs", "coordination", "capacity_building",
-         "creditors", "opening_reserves")
+         "creditors", "opening_reserves", "commissioning", "transition")
 
 
 def _balance(party: str) -> tuple[str, str]:
@@ -270,11 +270,14 @@ def _sankey(design: str, links: dict[tuple[str, str], dict[str, float]]) -> Char
     index = {n: i for i, n in enumerate(nodes)}
     keys = sorted(flows, key=lambda k: (index[k[0]], index[k[1]]))
     colour = {n: NODE_COLOURS.get(n, "#7f7f7f") for n in nodes}
+    inflow = {n: sum(sum(flows[k].values()) for k in keys if k[1] == n) for n in nodes}
+    outflow = {n: sum(sum(flows[k].values()) for k in keys if k[0] == n) for n in nodes}
+    labels = [f"{NODE_LABELS.get(n, n)} {_amount(max(inflow[n], outflow[n]))}" for n in nodes]
     figure = go.Figure(go.Sankey(
         arrangement="snap",
         valueformat=".1f", valuesuffix="m",
-        node=dict(label=[NODE_LABELS.get(n, n) for n in nodes], color=[colour[n] for n in nodes], pad=14, thickness=16,
-                  hovertemplate="%{label}: £%{value:.1f}m<extra></extra>"),
+        node=dict(label=labels, color=[colour[n] for n in nodes], pad=22, thickness=16,
+                  hovertemplate="%{label}<extra></extra>"),
         link=dict(
             source=[index[s] for s, _ in keys], target=[index[t] for _, t in keys],
             value=[sum(flows[k].values()) / 1e6 for k in keys],
@@ -283,11 +286,21 @@ def _sankey(design: str, links: dict[tuple[str, str], dict[str, float]]) -> Char
             hovertemplate="%{source.label} → %{target.label}: £%{value:.1f}m<br>%{customdata}<extra></extra>",
         ),
     ))
-    figure.update_layout(**_layout(height=460, margin=dict(l=10, r=10, t=20, b=20)))
+    figure.update_layout(**_layout(height=520, margin=dict(l=10, r=10, t=20, b=20)))
     data = Data(f"money-{_slug(design)}.csv", ("design", "source", "target", "kind", "amount_gbp"),
                 [(design, s, t, kind, v) for s, t in keys for kind, v in sorted(flows[(s, t)].items())])
     return Chart(f"money-{_slug(design)}", f"Where the money goes: {design}",
                  _money_reading(design, flows, liability), figure, data)
+
+
+def _amount(gbp: float) -> str:
+    """Money as the Sankey writes it on its links (see page.RENDER): £1.23bn, £45.6m or £789k."""
+    millions = gbp / 1e6
+    if millions >= 1000:
+        return f"£{millions / 1000:.2f}bn"
+    if millions >= 0.1:
+        return f"£{millions:.1f}m"
+    return f"£{round(millions * 1000)}k"
 
 
 def _money_reading(design: str, flows, liability: float) -> str:
@@ -416,12 +429,12 @@ def small_providers(store: Store, colours: dict[str, str]) -> Section:
             months, mean, low, high = series.get((design, name), ([], [], [], []))
             rows.extend((design, name, m, a, lo, hi) for m, a, lo, hi in zip(months, mean, low, high))
             figure.add_trace(go.Scatter(
-                x=months, y=[_none(v) for v in mean], mode="lines", name=design, legendgroup=design, showlegend=i == 0,
-                line=dict(color=colours[design], width=2),
-                hovertemplate=f"month %{{x}}: %{{y:{fmt or ',.1f'}}}<extra>{html.escape(design)}</extra>",
+                x=_years(months), y=[_none(v) for v in mean], mode="lines", name=design, legendgroup=design,
+                showlegend=i == 0, line=dict(color=colours[design], width=2), customdata=months,
+                hovertemplate=f"month %{{customdata}}: %{{y:{fmt or ',.1f'}}}<extra>{html.escape(design)}</extra>",
             ), row=i // 2 + 1, col=i % 2 + 1)
     figure.update_yaxes(tickformat=".0%", row=1, col=2)
-    figure.update_xaxes(title_text="month", row=2)
+    _year_axes(figure, store, rows=2, cols=2)
     figure.update_layout(**_layout(height=560))
     data = Data("small-providers.csv", ("design", "series", "month", "mean", "low_5pct", "high_95pct"), rows)
     chart = Chart("small-providers", "Active small providers, their share of income, failures and entries", _small_reading(store), figure, data)
@@ -523,16 +536,17 @@ def market(store: Store, colours: dict[str, str]) -> Section:
         for i, (name, _, fmt) in enumerate(panels):
             months, mean, low, high = series.get((design, name), ([], [], [], []))
             rows.extend((design, name, m, a, lo, hi) for m, a, lo, hi in zip(months, mean, low, high))
-            band = dict(x=months, mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip", legendgroup=design)
+            band = dict(x=_years(months), mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip",
+                        legendgroup=design)
             figure.add_trace(go.Scatter(y=[_none(v) for v in low], **band), row=i + 1, col=1)
             figure.add_trace(go.Scatter(y=[_none(v) for v in high], fill="tonexty",
                                         fillcolor=translucent(colours[design], alpha), **band), row=i + 1, col=1)
             figure.add_trace(go.Scatter(
-                x=months, y=[_none(v) for v in mean], mode="lines", name=design, legendgroup=design, showlegend=i == 0,
-                line=dict(color=colours[design], width=2),
-                hovertemplate=f"month %{{x}}: %{{y:{fmt}}}<extra>{html.escape(design)}</extra>",
+                x=_years(months), y=[_none(v) for v in mean], mode="lines", name=design, legendgroup=design,
+                showlegend=i == 0, line=dict(color=colours[design], width=2), customdata=months,
+                hovertemplate=f"month %{{customdata}}: %{{y:{fmt}}}<extra>{html.escape(design)}</extra>",
             ), row=i + 1, col=1)
-    figure.update_xaxes(title_text="month", row=2, col=1)
+    _year_axes(figure, store, rows=2, cols=1)
     figure.update_layout(**_layout(height=600))
     data = Data("market.csv", ("design", "series", "month", "mean", "low_5pct", "high_95pct"), rows)
     chart = Chart("market", "Concentration and effectiveness over time", _market_reading(store, series), figure, data)
@@ -569,56 +583,171 @@ def _market_reading(store: Store, series) -> str:
 # Sensitivity -------------------------------------------------------------------------------------
 
 PREFERRED_INDEX = ("ST", "mu_star", "S1", "mu", "sigma")
+INDEX_LABELS = {"ST": "total-effect index (ST)", "S1": "first-order index (S1)", "mu_star": "mean absolute effect (mu*)",
+                "mu": "mean effect (mu)", "sigma": "spread of effects (sigma)"}
 
 
 def sensitivity(store: Store) -> Section:
-    import plotly.graph_objects as go
-
+    """Per metric, a ranked bar chart of the parameters' main index and a table of every index beneath it."""
     rows = store.query("SELECT design, metric, parameter, \"index\", value, conf FROM sensitivity")
     rows = [(d, m, p, str(i), _finite(v), _finite(c)) for d, m, p, i, v, c in rows]
     designs = [d for d in store.designs if any(r[0] == d for r in rows)] + sorted(
         {r[0] for r in rows} - set(store.designs))
+    colours = design_colours(store.designs + [d for d in designs if d not in store.designs])
     metrics = sorted({r[1] for r in rows}, key=lambda m: (HEADLINE.index(m) if m in HEADLINE else len(HEADLINE), m))
-    charts = []
+    blocks: list = []
     for metric in metrics[:MAX_SENSITIVITY_CHARTS]:
         mine = [r for r in rows if r[1] == metric]
-        indices = sorted({r[3] for r in mine}, key=lambda i: (PREFERRED_INDEX.index(i) if i in PREFERRED_INDEX else 99, i))
-        rank_index = indices[0]
-        lead = next(d for d in designs if any(r[0] == d and r[3] == rank_index for r in mine))
-        first = [r for r in mine if r[0] == lead and r[3] == rank_index]
-        order = [r[2] for r in sorted(first, key=lambda r: _finite_or(r[4], -math.inf))]
-        parameters = order + sorted({r[2] for r in mine} - set(order))
-        figure = go.Figure()
-        palette = design_colours([f"{d} {i}" for d in designs for i in indices])
-        for design in designs:
-            for index in indices:
-                cell = {r[2]: r for r in mine if r[0] == design and r[3] == index}
-                if not cell:
-                    continue
-                name = index if len(designs) == 1 else f"{design}: {index}"
-                figure.add_trace(go.Bar(
-                    name=name, orientation="h", y=parameters, marker_color=palette[f"{design} {index}"],
-                    x=[_none(cell[p][4]) if p in cell else None for p in parameters],
-                    error_x=dict(type="data", array=[_none(cell[p][5]) if p in cell else None for p in parameters],
-                                 thickness=1, width=3),
-                    hovertemplate="%{y}: %{x:.3f}<extra>" + html.escape(name) + "</extra>",
-                ))
-        figure.update_yaxes(automargin=True)
-        figure.update_layout(**_layout(barmode="group", height=max(320, 60 + 28 * len(parameters) * max(1, len(indices)))))
-        top = max(first, key=lambda r: _finite_or(r[4], -math.inf), default=None)
-        reading = (f"For {lead}, {metric} is most sensitive to {top[2]} ({rank_index} {plain(top[4])})."
-                   if top and math.isfinite(top[4]) else f"No finite {rank_index} index for {metric}.")
-        charts.append(Chart(f"sensitivity-{_slug(metric)}", f"Sensitivity of {metric}", reading, figure,
-                            Data(f"sensitivity-{_slug(metric)}.csv", ("design", "metric", "parameter", "index", "value", "conf"),
-                                 mine)))
-    intro = ("Global sensitivity indices from the sweep: Sobol first-order (S1) and total (ST) indices, or Morris "
-             "elementary effects (mu_star, sigma); whiskers are the confidence half-widths the sweep reported.")
+        blocks += [_sensitivity_chart(metric, mine, designs, colours), _sensitivity_table(metric, mine, designs)]
+    intro = ("How much each uncertain parameter moves each metric across the sweep's futures. Bars rank the "
+             "parameters by their main index (the total-effect Sobol index ST, or the Morris mean absolute effect "
+             "mu*), largest at the top; whiskers are the confidence half-widths the sweep reported. The table beneath "
+             "each chart gives every index: S1 (first order) and ST (total) for Sobol, mu* and sigma (how much the "
+             "effect varies with the other parameters) for Morris.")
     if len(metrics) > MAX_SENSITIVITY_CHARTS:
         intro += f" The first {MAX_SENSITIVITY_CHARTS} of the {len(metrics)} metrics with indices are shown."
-    return Section("sensitivity", "Sensitivity", intro, charts)
+    return Section("sensitivity", "Sensitivity", intro, blocks)
+
+
+def _main_index(mine) -> str:
+    indices = {r[3] for r in mine}
+    return min(indices, key=lambda i: (PREFERRED_INDEX.index(i) if i in PREFERRED_INDEX else 99, i))
+
+
+def _sensitivity_chart(metric: str, mine, designs: list[str], colours) -> Chart:
+    import plotly.graph_objects as go
+
+    index = _main_index(mine)
+    meta = metric_or_plain(metric)
+    main = [r for r in mine if r[3] == index]
+    # Rank by the mean of the main index over the designs that have it.
+    by_parameter: dict[str, list[float]] = {}
+    for r in main:
+        if math.isfinite(r[4]):
+            by_parameter.setdefault(r[2], []).append(r[4])
+    ranked = sorted(by_parameter, key=lambda p: -float(np.mean(by_parameter[p])))
+    ranked += sorted({r[2] for r in mine} - set(ranked))
+    shown = [d for d in designs if any(r[0] == d for r in main)]
+    figure = go.Figure()
+    for design in shown:
+        cell = {r[2]: r for r in main if r[0] == design}
+        figure.add_trace(go.Bar(
+            name=design, orientation="h", y=[parameter_label(p) for p in ranked], marker_color=colours[design],
+            x=[_none(cell[p][4]) if p in cell else None for p in ranked],
+            error_x=dict(type="data", array=[_none(cell[p][5]) if p in cell else None for p in ranked], thickness=1,
+                         width=3),
+            hovertemplate="%{y}: %{x:.3f}<extra>" + html.escape(design) + "</extra>", showlegend=len(shown) > 1,
+        ))
+    figure.update_yaxes(automargin=True, autorange="reversed")
+    figure.update_xaxes(title_text=INDEX_LABELS.get(index, index), rangemode="tozero")
+    figure.update_layout(**_layout(barmode="group", height=max(300, 90 + 26 * len(ranked) * max(1, len(shown)))))
+    if ranked and ranked[0] in by_parameter:
+        top = ranked[0]
+        reading = (f"{parameter_label(top)} matters most for {_lower(meta.label)} ({index.replace('_star', '*')} "
+                   f"{plain(float(np.mean(by_parameter[top])))}")
+        if len(ranked) > 1 and ranked[1] in by_parameter:
+            reading += f", against {plain(float(np.mean(by_parameter[ranked[1]])))} for {_lower(parameter_label(ranked[1]))}"
+        reading += ")."
+    else:
+        reading = f"No parameter has a finite {index} index for {_lower(meta.label)}."
+    slug = _slug(metric)
+    return Chart(f"sensitivity-{slug}", f"What moves {_lower(meta.label)}", reading, figure,
+                 Data(f"sensitivity-{slug}.csv", ("design", "metric", "parameter", "index", "value", "conf"), mine))
+
+
+def _sensitivity_table(metric: str, mine, designs: list[str]) -> Table:
+    meta = metric_or_plain(metric)
+    indices = sorted({r[3] for r in mine}, key=lambda i: (PREFERRED_INDEX.index(i) if i in PREFERRED_INDEX else 99, i))
+    main = _main_index(mine)
+    cells = {(r[0], r[2], r[3]): (r[4], r[5]) for r in mine}
+    head = "".join(f"<th scope='col'>{html.escape(i.replace('_star', '*'))}</th>" for i in indices)
+    body, rows = [], []
+    for design in [d for d in designs if any(r[0] == d for r in mine)]:
+        params = sorted({r[2] for r in mine if r[0] == design},
+                        key=lambda p: -_finite_or(cells.get((design, p, main), (math.nan,))[0], -math.inf))
+        for parameter in params:
+            values = [cells.get((design, parameter, i), (math.nan, math.nan)) for i in indices]
+            rows.append((design, parameter_label(parameter), parameter, *(v for v, _ in values)))
+            body.append(f"<tr><td>{html.escape(design)}</td><td>{html.escape(parameter_label(parameter))}</td>"
+                        + "".join(f"<td class=num>{plain(v)}" + (f" ± {plain(c)}" if math.isfinite(c) else "") + "</td>"
+                                  for v, c in values) + "</tr>")
+    table = (f"<div class=scroll><table class=sensitivity><thead><tr><th>Design</th><th>Parameter</th>{head}</tr>"
+             f"</thead><tbody>{''.join(body)}</tbody></table></div>")
+    reading = f"Every index for {_lower(meta.label)}, parameters in order of {main} for each design."
+    return Table(f"sensitivity-table-{_slug(metric)}", f"Indices for {_lower(meta.label)}", reading, table,
+                 Data(f"sensitivity-table-{_slug(metric)}.csv", ("design", "parameter", "path", *indices), rows))
+
+
+def parameter_label(parameter: str) -> str:
+    """An uncertain parameter in words: its last path part, spaced ("design.bidding.optimism" -> "Optimism")."""
+    last = parameter.rsplit(".", 1)[-1].removesuffix("_gbp")
+    return last.replace("_", " ").capitalize()
+
+
+def _lower(label: str) -> str:
+    """A label inside a sentence: lower case first letter, unless it starts an acronym."""
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
+
+
+# Glossary ----------------------------------------------------------------------------------------
+
+def glossary(store: Store) -> Section:
+    """Every metric the store holds, in plain words, with its identifier for --json and the stores."""
+    from platoons.report.export import ordered_metrics
+
+    names = ordered_metrics({m for _, m in summary(store)})
+    better = {"higher": "higher is better", "lower": "lower is better", "neither": "no better direction"}
+    rows, body = [], []
+    for name in names:
+        meta = metric_or_plain(name)
+        rows.append((meta.label, name, meta.unit_text, meta.better, meta.definition))
+        body.append(f"<tr><th scope='row'>{html.escape(meta.label)}<span class=unit><code>{html.escape(name)}</code>"
+                    f"</span></th><td>{html.escape(meta.unit_text)}</td><td>{better[meta.better]}</td>"
+                    f"<td>{html.escape(meta.definition)}</td></tr>")
+    table = ("<table class=glossary><thead><tr><th>Metric</th><th>Unit</th><th>Better</th><th>Definition</th></tr>"
+             f"</thead><tbody>{''.join(body)}</tbody></table>")
+    data = Data("glossary.csv", ("label", "metric", "unit", "better", "definition"), rows)
+    reading = f"The {len(names)} metrics of this report, each with what it divides by."
+    intro = ("What each metric means. Identifiers (in grey) are the names used by <code>--json</code>, the result "
+             "store and <code>platoons describe METRIC</code>.")
+    return Section("glossary", "Glossary", intro, [Table("glossary", "Metrics in plain words", reading, table, data)])
 
 
 # Helpers -----------------------------------------------------------------------------------------
+
+def _years(months: list) -> list[float]:
+    """Months of the run as years, for time axes people read: month 18 is year 1.5."""
+    return [m / 12 for m in months]
+
+
+def _year_axes(figure, store: Store, rows: int, cols: int) -> None:
+    """Year ticks on every time axis, and a dotted line wherever a design lets its contracts."""
+    import plotly.graph_objects as go
+
+    figure.update_xaxes(dtick=1, tick0=0)
+    figure.update_xaxes(title_text="year of the run", row=rows)
+    starts = contract_starts(store)
+    for month in starts:
+        for row in range(1, rows + 1):
+            for col in range(1, cols + 1):
+                figure.add_vline(x=month / 12, line=dict(color="#5b6776", width=1, dash="dot"), row=row, col=col)
+    if starts:  # a legend entry says what the dotted lines are
+        figure.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="contracts let",
+                                    line=dict(color="#5b6776", width=1, dash="dot"), hoverinfo="skip"), row=1, col=1)
+
+
+def contract_starts(store: Store) -> list[int]:
+    """Months at which any design lets its contracts on schedule: the start and each re-tender."""
+    months = set()
+    for scenario in store.scenarios.values():
+        terms = scenario.get("design", {}).get("contract", {})
+        length, run = terms.get("length_months"), scenario.get("run", {}).get("months", 0)
+        if not length:
+            continue
+        months.update(range(0, run, length) if terms.get("retender", True) else (0,))
+    return sorted(months)
+
+
 
 def _layout(**overrides) -> dict:
     layout = dict(
@@ -628,14 +757,6 @@ def _layout(**overrides) -> dict:
     )
     layout.update(overrides)
     return layout
-
-
-def _describe(metric: str) -> Metric:
-    """The registry's unit and better direction; a metric it does not know (an older store's) has neither."""
-    try:
-        return describe_metric(metric)
-    except KeyError:
-        return Metric(metric, "", "neither", "")
 
 
 def _finite(value) -> float:

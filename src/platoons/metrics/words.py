@@ -27,6 +27,8 @@ WORDS: dict[str, tuple[str, str]] = {
                                         "and transfer costs and its own costs of tendering, managing and evaluating "
                                         "contracts, less any overspend paid back, over the run: a total, not divided by "
                                         "anything."),
+    "spend_vs_budget": ("Spend against budget", "The commissioner's spend per year divided by its budget "
+                                                "(design.budget_gbp_per_year); blank without a budget."),
     "commissioning_cost_gbp": ("Commissioning costs", "The commissioner's own costs of procurement, contract "
                                                       "management and evaluation over the run: a total, not divided by "
                                                       "anything."),

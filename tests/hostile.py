@@ -21,6 +21,7 @@ from typing import Callable
 import yaml
 
 from platoons.cli import main
+from test_experiment_sweep import TINY_WORLD  # the same tiny world as the sweep tests
 
 BOUND_S = 60  # no hostile input may keep a command busy this long
 MEMORY_BOUND = 2 * 2**30  # the test process's peak resident memory, across every in-process case
@@ -114,22 +115,10 @@ def write_yaml(path: Path, data) -> Path:
     return path
 
 
-# Two areas, a handful of providers, a year: a run takes about 10 ms.
-TINY = {
-    "base": "local-lots",
-    "changes": {
-        "world.regions": [{"name": "R", "areas": [{"name": "A", "referrals_per_month": 40},
-                                                   {"name": "B", "referrals_per_month": 30}]}],
-        **{f"sector.bands.{i}.count": n for i, n in enumerate((1, 1, 1, 2, 3, 3, 3, 1))},
-        "run.months": 12,
-        "design.contract.length_months": 12,
-    },
-}
-
 
 def tiny_experiment(directory: Path, name: str = "experiment.yaml", **fields) -> Path:
     """A small sweep over the tiny world: two designs, one uncertainty, 3 futures x 2 replicates (12 runs)."""
-    write_yaml(directory / "tiny.yaml", TINY)
+    write_yaml(directory / "tiny.yaml", TINY_WORLD)
     experiment = {
         "name": "tiny", "base": "tiny.yaml",
         "designs": ["local-lots", "regional-direct"],

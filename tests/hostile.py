@@ -60,32 +60,42 @@ def cli(*argv, bound_s: float = BOUND_S) -> Result:
     return Result(code, out.getvalue(), err.getvalue())
 
 
+# Linux hands a child the high-water mark of the process it was forked from, so a child of a
+# large test process would report that process's memory as its own. A small launcher forks the
+# command instead and writes the command's own peak to a file.
+_LAUNCHER = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+open(sys.argv[1], "w").write(str(usage.ru_maxrss * 1024))
+code = os.waitstatus_to_exitcode(status)
+sys.exit(128 - code if code < 0 else code)
+"""
+
+
 def process(*argv, bound_s: float = BOUND_S, cwd: Path | None = None, env: dict | None = None) -> tuple[Result, int]:
-    """`platoons ARGV` as a process: its result and its peak resident memory in bytes (from wait4)."""
+    """`platoons ARGV` as a process: its result and its own peak resident memory in bytes."""
     out_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"platoons-out-{os.getpid()}-{time.monotonic_ns()}"
+    command = [sys.executable, "-c", _LAUNCHER, f"{out_path}.peak", sys.executable, "-m", "platoons", *map(str, argv)]
     with open(f"{out_path}.out", "w+") as out, open(f"{out_path}.err", "w+") as err:
-        child = subprocess.Popen([sys.executable, "-m", "platoons", *map(str, argv)], stdout=out, stderr=err, cwd=cwd,
-                                 env={**os.environ, **(env or {})})
-        code, rusage = _wait(child, bound_s)
+        child = subprocess.Popen(command, stdout=out, stderr=err, cwd=cwd, env={**os.environ, **(env or {})},
+                                 start_new_session=True)
+        code = _wait(child, bound_s)
         out.seek(0), err.seek(0)
         result = Result(code, out.read(), err.read())
-    for suffix in (".out", ".err"):
+    peak = int(Path(f"{out_path}.peak").read_text())
+    for suffix in (".out", ".err", ".peak"):
         Path(f"{out_path}{suffix}").unlink()
-    return result, rusage.ru_maxrss * 1024
+    return result, peak
 
 
-def _wait(child: subprocess.Popen, bound_s: float):
-    deadline = time.monotonic() + bound_s
-    while True:
-        pid, status, rusage = os.wait4(child.pid, os.WNOHANG)
-        if pid:
-            child.returncode = os.waitstatus_to_exitcode(status)
-            return child.returncode, rusage
-        if time.monotonic() > deadline:
-            child.kill()
-            child.wait()
-            raise AssertionError(f"{child.args} ran past {bound_s} s")
-        time.sleep(0.02)
+def _wait(child: subprocess.Popen, bound_s: float) -> int:
+    try:
+        return child.wait(timeout=bound_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+        raise AssertionError(f"{child.args[5:]} ran past {bound_s} s") from None
 
 
 def assert_one_line(result: Result, code: int, words: tuple[str, ...] | list[str]) -> None:

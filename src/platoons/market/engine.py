@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from platoons.ledger import Account, Kind, Role, to_pence
-from platoons.market import alliance, commissioning, exits, outcomes_finance, performance, record, stewardship
+from platoons.market import alliance, commissioning, effort, exits, outcomes_finance, performance, record, stewardship
 from platoons.market.contracting import cohort_of, let_lots, open_cohort_if_due, reassign
 from platoons.market.prices import outcome_risk_share
 from platoons.market.state import Market
@@ -28,6 +28,11 @@ class Month:
     starts: np.ndarray
     outcomes: np.ndarray
     sustainment: np.ndarray
+    effort: np.ndarray  # [placement, group] effort each placement gave each group (platoons.market.effort)
+
+    def staff_cost_gbp(self, world, variable_cost_share: float) -> np.ndarray:
+        """[placement, group] front-line cost of the people served at the effort they were given."""
+        return self.served * world.cost_to_serve_gbp[None, :] * effort.cost_of(self.effort, variable_cost_share)
 
 
 def step(market: Market, record) -> None:
@@ -162,7 +167,9 @@ def deliver(market: Market, referred: np.ndarray) -> Month:
     np.maximum.at(places, unit, pl.capacity)
     overload = np.minimum(1.0, places[unit] / np.maximum(load, 1)) ** dynamics.overload_elasticity
     quality = (1.0 - dynamics.staff_turnover_effect * p.staff_turnover[pl.provider]) * overload * _friction(market) * _mobilising(market)
-    hazard = world.no_support_hazard[None, :] + monthly_hazard(p.effectiveness[pl.provider]) * quality[:, None]
+    added = monthly_hazard(p.effectiveness[pl.provider]) * quality[:, None]  # at full effort
+    given = effort.choose(market, added)
+    hazard = world.no_support_hazard[None, :] + added * given
     # People whose contract has fallen wait for the lot to be re-let without support: the no-support chance.
     hazard = np.where(live[:, None], np.clip(hazard, 0.0, 1.0), world.no_support_hazard[None, :])
 
@@ -198,7 +205,7 @@ def deliver(market: Market, referred: np.ndarray) -> Month:
     record.outcomes(market, pl.cohort, outcomes)
     market.count("starts", new_starts.sum())
     market.count("outcomes", outcomes.sum())
-    return Month(referred, served, new_starts, outcomes, payments)
+    return Month(referred, served, new_starts, outcomes, payments, given)
 
 
 def _draw(rng: np.random.Generator, counts: np.ndarray, chance: np.ndarray) -> np.ndarray:
@@ -301,7 +308,7 @@ def settle(market: Market, month: Month) -> None:
     sinks = {Kind.STAFF: Account.FRONT_LINE, Kind.OVERHEAD: Account.OVERHEADS, Kind.COMPLIANCE: Account.COMPLIANCE}
     for kind, amount in costs.items():
         market.ledger.post(own, sinks[kind], to_pence(amount), kind, pl.role)
-    record.spending(market, month.served, costs)
+    record.spending(market, month, costs)
     record.holder_costs(market, sum(costs.values()))
 
 
@@ -393,7 +400,7 @@ def delivery_costs(market: Market, month: Month) -> dict[Kind, np.ndarray]:
     pl, p, world = market.placements, market.providers, market.world
     dynamics = market.scenario.sector.dynamics
     live = market.placements.live(market)
-    staff = (month.served * world.cost_to_serve_gbp).sum(axis=1)
+    staff = month.staff_cost_gbp(world, market.scenario.sector.effort.variable_cost_share).sum(axis=1)
     # Compliance and reporting fall once a month on each provider's part of a lot that has people
     # to report on, whatever the number of cohorts; the cost is spread over its cohorts by caseload.
     served = month.served.sum(axis=1) * live

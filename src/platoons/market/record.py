@@ -28,6 +28,7 @@ class Record:
     holder_profit_gbp: dict[int, float] = field(default_factory=dict)  # contract -> holder's profit so far
     payments: dict[int, np.ndarray] = field(default_factory=dict)  # programme year -> [posting kind, group] GBP
     spent_by_group: np.ndarray | None = None  # [group] providers' delivery costs, GBP
+    effort: dict[int, dict[int, tuple]] = field(default_factory=dict)  # year -> role -> ([group] person-months, effort x person-months)
     cohort_outcomes: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)  # (cohort, month) -> [group]
     reviews: dict[tuple[int, int], dict] = field(default_factory=dict)  # (contract, year) -> minimum, met, action
     profit_reported: dict[int, float] = field(default_factory=dict)  # contract -> profit in its latest row
@@ -80,14 +81,25 @@ def payments(market, by_group: dict) -> None:
         year[int(kind)] += amounts.sum(axis=0)
 
 
-def spending(market, served: np.ndarray, costs: dict) -> None:
-    """Providers' delivery costs by need group: each placement's costs split by its staff cost per group."""
+def spending(market, month, costs: dict) -> None:
+    """Providers' delivery costs by need group (each placement's costs split by its staff cost per group),
+    and the effort each role gave each group, weighted by the people served."""
     record = of(market)
-    staff = served * market.world.cost_to_serve_gbp[None, :]  # [placement, group]
+    staff = month.staff_cost_gbp(market.world, market.scenario.sector.effort.variable_cost_share)  # [placement, group]
+    _add_effort(market, month)
     weights = staff / np.maximum(staff.sum(axis=1, keepdims=True), 1e-12)
     total = sum(costs.values())
     spent = (weights * total[:, None]).sum(axis=0)
     record.spent_by_group = spent if record.spent_by_group is None else record.spent_by_group + spent
+
+
+def _add_effort(market, month) -> None:
+    roles = market.placements.role
+    totals = of(market).effort.setdefault(market.month // 12, {})
+    for role in np.unique(roles[month.served.sum(axis=1) > 0]):
+        rows = roles == role
+        served, given = totals.get(int(role), (0.0, 0.0))
+        totals[int(role)] = (served + month.served[rows].sum(axis=0), given + (month.served[rows] * month.effort[rows]).sum(axis=0))
 
 
 def outcomes(market, cohort: np.ndarray, counts: np.ndarray) -> None:

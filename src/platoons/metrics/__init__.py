@@ -75,6 +75,8 @@ _metric("spend_vs_budget", "share", "lower", "Commissioner spend per year over d
 _metric("investor_return", "share", "neither", "Investors' outcome payments over the fees they paid, less one (outcomes finance).")
 _metric("referrals_unserved_share", "share", "lower", "Referrals unserved over all referrals.")
 _metric("lot_months_let_share", "share", "higher", "Lot-months with a contract holder over all lot-months.")
+_metric("effort_hardest", "share", "higher", "Mean effort given to the hardest-to-help group (lowest no-support outcome rate), per person-month served: 1 is full effort.")
+_metric("effort_easiest", "share", "higher", "Mean effort given to the easiest-to-help group (highest no-support outcome rate), per person-month served: 1 is full effort.")
 _metric("bid_candy", "share", "lower", "Tier-2 subcontractor-years with no referrals divided by tier-2 subcontractor-years named in standing contracts (whatever their share).")
 
 
@@ -147,6 +149,7 @@ def compute_metrics(run) -> dict[str, float]:
         "bid_candy": run.events.get("tier2_idle_years", 0.0) / max(run.events.get("tier2_years", 0.0), 1.0),
         "investor_return": _investor_return(journal),
         "spend_vs_budget": _spend_vs_budget(spend, run),
+        **_effort_at_the_ends(run),
     }
     for g, name in enumerate(groups):
         referred = ts[f"referrals_{name}"].sum()
@@ -154,6 +157,21 @@ def compute_metrics(run) -> dict[str, float]:
     metrics.update(_margins_by_role(journal))
     metrics.update(_margins_by_band(journal, providers))
     return metrics
+
+
+def _effort_at_the_ends(run) -> dict[str, float]:
+    """Mean effort per person-month served for the hardest and the easiest group (parking shows as a gap)."""
+    table = run.tables.get("effort", {})
+    rates = [g.no_support_outcome_rate for g in run.scenario.world.need_groups]
+    names = [g.name for g in run.scenario.world.need_groups]
+    ends = {"effort_hardest": names[int(np.argmin(rates))], "effort_easiest": names[int(np.argmax(rates))]}
+    result = {}
+    for metric, group in ends.items():
+        rows = [i for i, g in enumerate(table.get("group", [])) if g == group]
+        served = sum(table["person_months"][i] for i in rows)
+        given = sum(table["person_months"][i] * table["mean_effort"][i] for i in rows)
+        result[metric] = given / served if served else float("nan")
+    return result
 
 
 def _share(part: float, whole: float) -> float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from platoons.ledger import Kind
+from platoons.ledger import Kind, Role
 from platoons.market.record import Record
 from platoons.population import KINDS, SIZE_BANDS
 
@@ -26,6 +26,7 @@ def record_tables(market) -> dict[str, dict[str, list]]:
         "referral_cohorts": referral_cohorts(market, record),
         "payments_by_year": payments_by_year(market, record),
         "spend_by_group": spend_by_group(market, record),
+        "effort": effort(market, record),
         "exits_by_quarter": exits_by_quarter(market),
         "participation": participation(record),
         "capacity_grants": capacity_grants(market),
@@ -160,6 +161,18 @@ def spend_by_group(market, record: Record) -> dict[str, list]:
              "bid_per_referral_gbp": float(bid_total[g] / bid_referred[g]) if bid_referred[g] else float("nan")}
             for g, group in enumerate(groups)]
     return _columns(rows, ("group", "referrals", "spent_gbp", "spent_per_referral_gbp", "bid_per_referral_gbp"))
+
+
+def effort(market, record: Record) -> dict[str, list]:
+    """Each year, role and need group: person-months served and the mean effort they were given."""
+    rows = []
+    for year, by_role in sorted(record.effort.items()):
+        for role, (served, given) in sorted(by_role.items()):
+            for g, group in enumerate(market.world.group_names):
+                if served[g] > 0:
+                    rows.append({"year": year, "role": Role(role).name.lower(), "group": group,
+                                 "person_months": float(served[g]), "mean_effort": float(given[g] / served[g])})
+    return _columns(rows, ("year", "role", "group", "person_months", "mean_effort"))
 
 
 def exits_by_quarter(market) -> dict[str, list]:

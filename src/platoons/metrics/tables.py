@@ -21,6 +21,7 @@ named_subcontractors  each subcontractor named in a winning bid, each year: refe
 referral_cohorts      each referral cohort and need group: outcome rate within 12 and within 24 months of referral
 payments_by_year      the commissioner's payments by programme year, posting kind and need group
 spend_by_group        providers' delivery costs per person referred, against what the winning bids expected to spend
+effort                each year, role and need group: person-months served and the mean effort given (parking)
 exits_by_quarter      exits counted by quarter, kind of exit, provider kind, tier and size band
 participation         each year and size band: providers, the share holding a contract or subcontract, income
 capacity_grants       grant recipients by size band: how many later won a contract or a place in a supply chain
@@ -75,6 +76,7 @@ COLUMNS.update({
     "payments_by_year": (("year", "int"), ("kind", "text"), ("group", "text"), ("amount_gbp", "float")),
     "spend_by_group": (("group", "text"), ("referrals", "int"), ("spent_gbp", "float"), ("spent_per_referral_gbp", "float"),
                        ("bid_per_referral_gbp", "float")),
+    "effort": (("year", "int"), ("role", "text"), ("group", "text"), ("person_months", "float"), ("mean_effort", "float")),
     "exits_by_quarter": (("quarter", "int"), ("exit", "text"), ("kind", "text"), ("role", "text"), ("size_band", "text"),
                          ("exits", "int"), ("people", "int")),
     "participation": (("year", "int"), ("size_band", "text"), ("providers", "int"), ("holding", "int"), ("share_holding", "float"),

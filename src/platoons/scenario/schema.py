@@ -11,7 +11,7 @@ import math
 import sys
 from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 ASSUMPTION = "assumption"
@@ -315,6 +315,39 @@ class Exits(Model):
     enabled: bool = param(True, "flag", "Providers hand back loss-making contracts with notice (else they deliver until they fail).")
 
 
+MISSION_GBP_PER_OUTCOME = {  # assumption: the voluntary sector's mission grows as organisations get smaller
+    "national_firm": 0.0, "regional_firm": 0.0, "major_charity": 500.0, "large_charity": 750.0, "medium_charity": 1000.0,
+    "small_charity": 1500.0, "community_group": 1500.0, "public_body": 1000.0,
+}
+
+
+class Effort(Model):
+    enabled: bool = param(
+        True, "flag", "Providers choose their effort per need group from what an outcome pays them (else full effort for everyone)."
+    )
+    variable_cost_share: float = param(
+        0.5, "share of front-line cost", "Part of a person's monthly front-line cost that scales with effort (cost at effort e: "
+        "1 - v + v e^2 of the full cost).", "assumption", gt=0, le=1,
+    )
+    floor: float = param(
+        0.2, "effort 0-1", "Least effort anyone on a caseload gets: the contract's minimum service (calls, appointments).",
+        "assumption", ge=0, le=1,
+    )
+    mission_gbp_per_outcome: dict[ProviderKind, float] = param(
+        MISSION_GBP_PER_OUTCOME,
+        "GBP/outcome", "What an outcome is worth to a provider beyond its pay (its mission), by kind: voluntary providers "
+        "work for people their pay does not reward. Kinds not given keep these defaults.", "assumption",
+    )
+
+    @field_validator("mission_gbp_per_outcome")
+    @classmethod
+    def _finite_mission(cls, values: dict[str, float]) -> dict[str, float]:
+        for kind, value in values.items():
+            if not (0.0 <= value <= 1e6):
+                raise ValueError(f"mission_gbp_per_outcome[{kind}] must be between 0 and 1,000,000 GBP (got {value})")
+        return {**MISSION_GBP_PER_OUTCOME, **values}
+
+
 class Sector(Model):
     bands: tuple[ProviderBand, ...] = param(..., "bands", "Provider kinds and size bands at the start.", min_length=1)
     small_max_turnover_gbp: float = param(
@@ -328,6 +361,7 @@ class Sector(Model):
     )
     dynamics: SectorDynamics = param(SectorDynamics, "-", "Growth, learning, entry and exit.")
     exits: Exits = param(Exits, "-", "Providers walking away from contracts before insolvency.")
+    effort: Effort = param(Effort, "-", "How hard providers work for each need group, from what an outcome pays them.")
     providers: tuple[NamedProvider, ...] = param(
         (), "providers", "The user's own providers (from sector.providers_file); when given they are the starting sector "
         "and the bands serve only as defaults by kind and for entrants.",

@@ -162,11 +162,13 @@ class Placement:
     groups: int
     waiting: list[int] = field(default_factory=list)  # people on the caseload now, by group
     hazard: list[float] = field(default_factory=list)  # this month's start chance, by group
+    effort: list[float] = field(default_factory=list)  # this month's effort, by group
     referred_this_year: int = 0
 
     def __post_init__(self) -> None:
         self.waiting = [0] * self.groups
         self.hazard = [0.0] * self.groups
+        self.effort = [1.0] * self.groups
         self.new_month()
 
     def new_month(self) -> None:

@@ -13,7 +13,7 @@ from platoons.ledger import Ledger, Role
 from platoons.market.exits import income_per_person, net_per_month
 from platoons.market.prices import build_prices
 from platoons.market.state import Market
-from platoons.population import Providers, build_world, draw_entrants, synthesize_providers
+from platoons.population import KINDS, Providers, build_world, draw_entrants, synthesize_providers
 from platoons.scenario.schema import Scenario
 from platoons.simulate import STREAMS
 from platoons.market.bidding import EFFECT_FOR_FULL_QUALITY, QUALITY_WEIGHTS, Team, Win, let_contracts, list_value_per_year
@@ -438,11 +438,47 @@ class MarketModel(mesa.Model):
                 quality *= max(0.0, 1.0 - friction_per_member * len(pl.contract.members))
             if self.month < pl.contract.mobilising_until:  # a holder new to the lot is still setting up
                 quality *= self.design.transitions.mobilisation_quality
-            pl.hazard = [
-                min(1.0, max(0.0, float(self.world.no_support_hazard[g]) + yearly_to_monthly(pl.provider.effectiveness[g]) * quality))
-                for g in range(self.groups)
-            ]
+            added = [yearly_to_monthly(pl.provider.effectiveness[g]) * quality for g in range(self.groups)]
+            pl.effort = [self._effort(pl, g, added[g]) for g in range(self.groups)]
+            pl.hazard = [min(1.0, max(0.0, float(self.world.no_support_hazard[g]) + added[g] * pl.effort[g]))
+                         for g in range(self.groups)]
         self.participants.do("step")
+
+    def _effort(self, pl: Placement, g: int, added: float) -> float:
+        """Effort for group g: an outcome's worth to the provider times the chance effort adds, over its cost."""
+        rules = self.scenario.sector.effort
+        if not rules.enabled:
+            return 1.0
+        c = pl.contract
+        borne = 0.0 if c.in_house else (1.0 - self.design.delivery.alliance.commissioner_share
+                                         if self.design.delivery.model == "alliance" else 1.0)
+        if borne == 0.0:
+            return 1.0
+        year = self.month // 12 if self.design.transitions.taper_by == "programme_year" else (self.month - c.start_month) // 12
+        by_year = self.prices.by_year[min(year, len(self.prices.by_year) - 1)] if len(self.prices.by_year) else np.ones(5)
+        keep = 1.0 - float(self.world.job_loss[g])
+        sustainment_expected = sum(keep**m for m in range(1, int(self.prices.sustainment_payments[g]) + 1))
+        pay = by_year[OUTCOME] * self.prices.outcome[g] + by_year[SUSTAINMENT] * self.prices.sustainment[g] * sustainment_expected
+        worth = c.price_ratio * self._share_of_outcome_pay(pl) * pay + rules.mission_gbp_per_outcome[KINDS[pl.provider.kind]]
+        lasting = keep ** int(self.world.sustain_months[g])
+        cost = 2.0 * rules.variable_cost_share * float(self.world.cost_to_serve_gbp[g]) * borne
+        return min(1.0, max(rules.floor, worth * added * lasting / cost))
+
+    def _share_of_outcome_pay(self, pl: Placement) -> float:
+        model, c = self.design.delivery.model, pl.contract
+        if model == "alliance":
+            return 0.0
+        if c.holder is pl.provider:
+            return 1.0
+        if model == "prime":
+            rules = self.design.delivery.prime
+            risk = rules.risk_passed_down
+            if pl.role == Role.TIER2 and rules.tier2_risk_passed_down is not None:
+                risk = rules.tier2_risk_passed_down
+            return (1.0 - rules.management_fee) * risk
+        if model == "consortium" and c.holder is None:
+            return 1.0 - self.design.delivery.consortium.coordination_cost
+        return 1.0
 
     # --- money ----------------------------------------------------------------------------
 
@@ -497,7 +533,8 @@ class MarketModel(mesa.Model):
 
     def _pay_costs(self, pl: Placement) -> None:
         p = pl.provider
-        staff = sum(n * cost for n, cost in zip(pl.served, self.world.cost_to_serve_gbp)) if pl.live else 0.0
+        v = self.scenario.sector.effort.variable_cost_share
+        staff = sum(n * cost * (1.0 - v + v * e * e) for n, cost, e in zip(pl.served, self.world.cost_to_serve_gbp, pl.effort)) if pl.live else 0.0
         compliance = self.dynamics.compliance_gbp_per_month * (1.5 - p.management) if pl.live and sum(pl.served) else 0.0
         costs = (pence(staff), pence(staff * p.overhead_rate), pence(compliance))
         p.reserves_pence -= sum(costs)

@@ -92,10 +92,12 @@ WORDS: dict[str, tuple[str, str]] = {
     "bid_candy": ("Bid candy", "Tier-2 subcontractor-years with no referral divided by all tier-2 "
                                "subcontractor-years named in standing contracts."),
     "effort_hardest": ("Effort on the hardest to help", "Effort given to the group least likely to find work "
-                                                        "unaided, per person-month served (1 is full effort); "
-                                                        "below the easiest group's means parking."),
+                                                        "unaided, summed over its person-months served and divided "
+                                                        "by them (1 is full effort; below the easiest group's "
+                                                        "means parking)."),
     "effort_easiest": ("Effort on the easiest to help", "Effort given to the group most likely to find work "
-                                                        "unaided, per person-month served (1 is full effort)."),
+                                                        "unaided, summed over its person-months served and divided "
+                                                        "by them (1 is full effort)."),
 }
 
 ROLE_WORDS = {"direct": "direct providers", "prime": "primes", "tier1": "tier-1 subcontractors",

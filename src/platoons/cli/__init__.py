@@ -35,8 +35,9 @@ def _register_commands() -> None:
 
     app.command("serve")(web.serve)
     app.command("check-record")(validation.check_record)
-    from platoons.cli import explain, new
+    from platoons.cli import explain, levers, new
 
+    app.command("levers")(levers.levers)
     app.command("explain")(explain.explain)
     app.command("new")(new.new)
 

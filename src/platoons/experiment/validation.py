@@ -201,6 +201,34 @@ FACTS: tuple[Fact, ...] = (
          lambda o, s: _supervised(o, s) / 1000, "Model: people on a caseload, mean over the referral months."),
 )
 
+@dataclass(frozen=True)
+class Direction:
+    """What the record describes in words, not numbers: checked as the sign of a figure, never fitted."""
+
+    key: str
+    preset: str
+    finding: str
+    source: str
+    figure: Callable  # (outcome, scenario) -> float; the finding holds when its mean is above zero
+    reads: str  # what the figure is, in words
+
+
+def _margin_gap(outcome, scenario) -> float:
+    subs = [outcome.metrics.get(f"margin_{tier}", float("nan")) for tier in ("tier1", "tier2")]
+    subs = [m for m in subs if np.isfinite(m)]
+    return float(outcome.metrics["margin_prime"] - max(subs)) if subs else float("nan")
+
+
+DIRECTIONS: tuple[Direction, ...] = (
+    Direction("wp_bid_candy", WP, "Named subcontractors were sent few or no referrals (bid candy)", "[Third Sector]",
+              _metric("bid_candy"), "tier-2 subcontractor-years with no referral over all tier-2 subcontractor-years"),
+    Direction("wp_parking", WP, "The hardest to help got less support than the easiest (parking)", "[WPC 2013]",
+              lambda o, s: float(o.metrics["effort_easiest"] - o.metrics["effort_hardest"]),
+              "effort given to the easiest group less effort given to the hardest, per person-month served"),
+    Direction("wp_margins", WP, "Primes kept the margin and pushed risk down the supply chain", "[Third Sector]", _margin_gap,
+              "primes' margin less the better of tier-1 and tier-2 subcontractors' margins"),
+)
+
 NOT_COMPARED = (
     ("Work Programme", "The ESA share of referrals was 3% of the first cohort [sector: L&W]",
      "The preset's referral mix changes by year; year 1's ESA/IB share (11%) is set so that 39% of the forecast "
@@ -253,14 +281,15 @@ def check_record(replicates: int = REPLICATES, base_seed: int = BASE_SEED, execu
     from platoons.experiment import execute, plan
 
     scenarios = {preset: load_scenario(preset) for preset in PRESETS}
-    values: dict[str, list[float]] = {fact.key: [] for fact in FACTS}
+    values: dict[str, list[float]] = {check.key: [] for check in FACTS + DIRECTIONS}
     for outcome in execute(plan(scenarios, replicates, base_seed), executor, workers):
-        for fact in FACTS:
-            if fact.preset == outcome.design:
-                values[fact.key].append(fact.figure(outcome, scenarios[fact.preset]))
+        for check in FACTS + DIRECTIONS:
+            if check.preset == outcome.design:
+                values[check.key].append(check.figure(outcome, scenarios[check.preset]))
     return {
         "inputs_hash": inputs_hash(replicates, base_seed), "replicates": replicates, "base_seed": base_seed,
         "presets": list(PRESETS), "facts": [_judge(fact, values[fact.key]) for fact in FACTS],
+        "directions": [_judge_direction(d, values[d.key]) for d in DIRECTIONS],
         "not_compared": [{"programme": p, "fact": f, "why": w} for p, f, w in NOT_COMPARED],
     }
 
@@ -275,6 +304,14 @@ def _judge(fact: Fact, values: list[float]) -> dict:
             "published": list(fact.published) if isinstance(fact.published, tuple) else fact.published,
             "tolerance": fact.tolerance, "unit": fact.unit, "role": fact.role, "mean": _round(mean), "low": _round(low),
             "high": _round(high), "within_tolerance": within, "note": fact.note}
+
+
+def _judge_direction(direction: Direction, values: list[float]) -> dict:
+    finite = np.array([v for v in values if v is not None and np.isfinite(v)], dtype=float)
+    mean = float(finite.mean()) if len(finite) else float("nan")
+    return {"key": direction.key, "preset": direction.preset, "finding": direction.finding, "source": direction.source,
+            "reads": direction.reads, "mean": _round(mean), "replicates_holding": int((finite > 0).sum()),
+            "replicates": len(finite), "holds": bool(np.isfinite(mean) and mean > 0)}
 
 
 def _round(value: float) -> float | None:
@@ -318,6 +355,20 @@ def _tolerance(fact: dict) -> str:
     return f"{100 * fact['tolerance']:.0f} points" if unit == "share" else _show(fact["tolerance"], unit)
 
 
+def _directions(directions: list[dict], preset: str) -> list[str]:
+    """Findings the record states in words, each checked as the sign of a figure (emergent, never fitted)."""
+    mine = [d for d in directions if d["preset"] == preset]
+    if not mine:
+        return []
+    lines = ["", "Findings stated in words, checked as the sign of a figure (emergent: nothing was fitted to them):", "",
+             "| finding | source | figure | model mean | replicates where it holds | holds |", "|---|---|---|---|---|---|"]
+    for d in mine:
+        mean = "-" if d["mean"] is None else f"{d['mean']:.3g}"
+        lines.append(f"| {d['finding']} | {d['source']} | {d['reads']} | {mean} | {d['replicates_holding']} of "
+                     f"{d['replicates']} | {'yes' if d['holds'] else '**no**'} |")
+    return lines
+
+
 def render(result: dict) -> str:
     """docs/validation.md, from a check's result (the page is generated; edit this, not the page)."""
     facts = result["facts"]
@@ -351,6 +402,7 @@ def render(result: dict) -> str:
         notes = [f for f in mine if f["note"]]
         if notes:
             lines += ["", "Notes:", ""] + [f"- {f['fact']}: {f['note']}" for f in notes]
+        lines += _directions(result.get("directions", []), preset)
         lines.append("")
     lines += ["## Not compared", "", "Facts in `FACTS.md` that no preset produces as a figure, and why:", ""]
     lines += [f"- {row['programme']}: {row['fact']}. {row['why']}" for row in result["not_compared"]]

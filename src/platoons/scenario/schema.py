@@ -583,6 +583,13 @@ class Transitions(Model):
     transfer_gbp_per_person: float = param(
         150.0, "GBP/person", "What moving one person's case (and the staff who follow, TUPE) costs the incoming holder.", "assumption", ge=0
     )
+    inherited_attachment_share: float = param(
+        1.0, "share of list attachment fee",
+        "What the commissioner pays an incoming provider for each person on a caseload it takes over, as a share of the "
+        "group's list attachment fee (before the yearly taper): the inherited person's support starts again with a "
+        "provider whose outcome payments for them lie months ahead, as it did at referral (0: nothing, the old rule).",
+        "assumption", ge=0, le=5,
+    )
     taper_by: Literal["programme_year", "contract_year"] = param(
         "programme_year", "rule", "Whether the payment table's changes by year follow the programme's years or each contract's own.",
         "assumption",

@@ -50,9 +50,18 @@ def review(market: Market) -> None:
         rows = np.flatnonzero(taking & (pl.provider == provider) & (pl.contract == contract))
         loss = -forward_net_per_month(market, provider, contract, rows, economics) * remaining
         bearable = rules.bearable_loss_share * reserves[provider]
+        cause = None
         if loss > bearable:
             cause = (f"expected loss of GBP {loss:,.0f} over the remaining {remaining} months on contract {contract}, "
                      f"more than the GBP {bearable:,.0f} it can bear")
+        elif rules.weigh_working_capital and not (terms.holder == provider and market.scenario.design.delivery.model == "prime"):
+            need = working_capital_ahead(market, provider, contract, rows)
+            if need > reserves[provider]:
+                cause = (f"working capital of GBP {need:,.0f} still needed over the remaining {remaining} months on "
+                         f"contract {contract} before payment by results pays it back, more than its GBP "
+                         f"{reserves[provider]:,.0f} of reserves")
+                market.count("notices_for_cash")
+        if cause:
             market.notices.append((provider, contract, market.month + rules.notice_months, cause))
             market.count("notices")
 
@@ -104,6 +113,45 @@ def net_per_month(market: Market, provider: int, referrals: np.ndarray, paid_rat
 def deepest_cash_position(market: Market, provider: int, referrals: np.ndarray, paid_ratio: float) -> float:
     """How far a provider's cash falls (GBP, positive) before a steady inflow of `referrals` [group]
     pays for itself, over a contract's length: the working capital payment by results needs."""
+    return float(-worst_cash_position(_net_by_month(market, provider, referrals, paid_ratio), market.scenario.design.contract.length_months))
+
+
+def working_capital_ahead(market: Market, provider: int, contract: int, rows: np.ndarray) -> float:
+    """How much further (GBP, positive) a provider's cash is expected to fall on its placements `rows`
+    of a contract before the contract ends: the working capital payment by results still needs.
+
+    Its referrals arrive as a steady inflow from the contract's start; the cumulative cash position
+    of that inflow is followed month by month, and what matters now is how far below today's
+    position it goes between now and the end (0 when the trough is behind it). A provider that
+    cannot fund that from its reserves runs out of cash before the outcome payments arrive, however
+    profitable the whole term, so it hands back with notice instead of waiting to fail.
+    """
+    pl, terms = market.placements, market.contracts[contract]
+    referrals = (market.lots.referrals[pl.lot[rows]] * pl.share[rows]).sum(axis=0)
+    kept = 1.0
+    if market.scenario.design.delivery.model == "prime" and terms.holder != provider:
+        kept = 1.0 - market.scenario.design.delivery.prime.management_fee
+    elif market.scenario.design.delivery.model == "consortium" and terms.holder < 0:
+        kept = 1.0 - market.scenario.design.delivery.consortium.coordination_cost
+    net = _net_by_month(market, provider, referrals, terms.price_ratio * kept)
+    elapsed, end = market.month - terms.start_month + 1, terms.end_month - terms.start_month
+    return float(cash_still_needed(net, elapsed, end))
+
+
+def cash_still_needed(net_by_month: np.ndarray, elapsed: int, months: int) -> float:
+    """How far the cumulative cash position of a steady inflow (one referral a month with profile
+    `net_by_month`) falls below its level after `elapsed` months, before month `months`."""
+    horizon = max(months, len(net_by_month), elapsed + 1)
+    profile = np.zeros(horizon)
+    profile[: len(net_by_month)] = net_by_month
+    position = np.cumsum(np.cumsum(profile))  # the running total after each month
+    now = position[min(elapsed, horizon) - 1] if elapsed > 0 else 0.0
+    ahead = position[max(elapsed, 0): max(months, elapsed)]
+    return max(0.0, now - float(ahead.min())) if len(ahead) else 0.0
+
+
+def _net_by_month(market: Market, provider: int, referrals: np.ndarray, paid_ratio: float) -> np.ndarray:
+    """Expected net cash of one month's referrals `referrals` [group] in each month after they arrive."""
     p, world, dynamics = market.providers, market.world, market.scenario.sector.dynamics
     quality = 1.0 - dynamics.staff_turnover_effect * p.staff_turnover[provider]
     path = expected_path(world, world.no_support_hazard + monthly_hazard(p.effectiveness[provider]) * quality, market.prices)
@@ -112,7 +160,7 @@ def deepest_cash_position(market: Market, provider: int, referrals: np.ndarray, 
     flows[..., 0] += mult[0] * market.prices.block
     net = referrals @ (paid_ratio * flows - world.cost_to_serve_gbp[:, None] * (1.0 + p.overhead_rate[provider]) * path.on_caseload)
     net[0] -= dynamics.compliance_gbp_per_month * (1.5 - p.management[provider])
-    return float(-worst_cash_position(net, market.scenario.design.contract.length_months))
+    return net
 
 
 def income_per_person(market: Market, provider: int, paid_ratio: float) -> np.ndarray:

@@ -313,6 +313,12 @@ class Exits(Model):
         "assumption", ge=0, le=10,
     )
     enabled: bool = param(True, "flag", "Providers hand back loss-making contracts with notice (else they deliver until they fail).")
+    weigh_working_capital: bool = param(
+        True, "flag",
+        "At each review a provider also weighs the working capital payment by results still needs before the contract "
+        "ends (the deepest fall of its cash ahead) against its reserves, and gives notice when it cannot fund it "
+        "(else only the expected loss over the remaining term counts).", "assumption",
+    )
 
 
 class Sector(Model):

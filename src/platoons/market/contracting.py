@@ -290,7 +290,10 @@ def reassign(market: Market, provider: int, rows: np.ndarray, cause: str) -> int
             moved += int(pl.people()[row])
             continue
         same_unit = (pl.contract == pl.contract[row]) & (pl.lot == pl.lot[row]) & p.active[pl.provider] & (pl.provider != provider)
-        mates = np.flatnonzero(same_unit)
+        # A fellow that has itself left the chain (it is still active, but takes no referrals here)
+        # is no heir: handing it people back would put them with a provider that walked away.
+        staying = np.unique(pl.provider[same_unit & (pl.share.sum(axis=1) > 0)])
+        mates = np.flatnonzero(same_unit & np.isin(pl.provider, staying)) if len(staying) else np.flatnonzero(same_unit)
         if len(mates) == 0:
             contract.end(cause, market.month)
             continue

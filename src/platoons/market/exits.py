@@ -40,6 +40,7 @@ def review(market: Market) -> None:
     reserves = np.maximum(market.ledger.balances[p.account] / 100.0, 0.0)
     units = sorted({(int(q), int(c)) for q, c in zip(pl.provider[taking], pl.contract[taking])})
     economics = Economics(market, np.unique(np.array([q for q, _ in units], dtype=np.int64)))
+    needs: dict[int, list[tuple[float, int, int]]] = {}  # provider -> (working capital ahead, contract, months left)
     for provider, contract in units:
         terms = market.contracts[contract]
         if (provider, contract) in noticed or terms.in_house or p.in_house[provider]:
@@ -50,20 +51,33 @@ def review(market: Market) -> None:
         rows = np.flatnonzero(taking & (pl.provider == provider) & (pl.contract == contract))
         loss = -forward_net_per_month(market, provider, contract, rows, economics) * remaining
         bearable = rules.bearable_loss_share * reserves[provider]
-        cause = None
         if loss > bearable:
-            cause = (f"expected loss of GBP {loss:,.0f} over the remaining {remaining} months on contract {contract}, "
-                     f"more than the GBP {bearable:,.0f} it can bear")
+            _give_notice(market, provider, contract, f"expected loss of GBP {loss:,.0f} over the remaining {remaining} months "
+                         f"on contract {contract}, more than the GBP {bearable:,.0f} it can bear")
         elif rules.weigh_working_capital and not (terms.holder == provider and market.scenario.design.delivery.model == "prime"):
-            need = working_capital_ahead(market, provider, contract, rows)
-            if need > reserves[provider]:
-                cause = (f"working capital of GBP {need:,.0f} still needed over the remaining {remaining} months on "
-                         f"contract {contract} before payment by results pays it back, more than its GBP "
-                         f"{reserves[provider]:,.0f} of reserves")
-                market.count("notices_for_cash")
-        if cause:
-            market.notices.append((provider, contract, market.month + rules.notice_months, cause))
-            market.count("notices")
+            needs.setdefault(provider, []).append((working_capital_ahead(market, provider, contract, rows), contract, remaining))
+    for provider, ahead in needs.items():
+        _hand_back_what_it_cannot_fund(market, provider, ahead, float(reserves[provider]))
+
+
+def _hand_back_what_it_cannot_fund(market: Market, provider: int, ahead: list[tuple[float, int, int]], reserves: float) -> None:
+    """One provider's reserves fund the working capital of all its contracts at once: while their
+    sum is more than it holds, it gives notice on the contract that needs most."""
+    total = sum(need for need, _, _ in ahead)
+    for need, contract, remaining in sorted(ahead, key=lambda a: (-a[0], a[1])):
+        if total <= reserves or need <= 0:
+            return
+        _give_notice(market, provider, contract,
+                     f"working capital of GBP {need:,.0f} still needed over the remaining {remaining} months on contract "
+                     f"{contract} before payment by results pays it back (GBP {total:,.0f} on all its contracts), more than "
+                     f"its GBP {reserves:,.0f} of reserves")
+        market.count("notices_for_cash")
+        total -= need
+
+
+def _give_notice(market: Market, provider: int, contract: int, cause: str) -> None:
+    market.notices.append((provider, contract, market.month + market.scenario.sector.exits.notice_months, cause))
+    market.count("notices")
 
 
 class Economics:

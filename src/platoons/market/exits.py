@@ -55,7 +55,7 @@ def review(market: Market) -> None:
             _give_notice(market, provider, contract, f"expected loss of GBP {loss:,.0f} over the remaining {remaining} months "
                          f"on contract {contract}, more than the GBP {bearable:,.0f} it can bear")
         elif rules.weigh_working_capital and not (terms.holder == provider and market.scenario.design.delivery.model == "prime"):
-            needs.setdefault(provider, []).append((working_capital_ahead(market, provider, contract, rows), contract, remaining))
+            needs.setdefault(provider, []).append((working_capital_ahead(market, provider, contract, rows, economics), contract, remaining))
     for provider, ahead in needs.items():
         _hand_back_what_it_cannot_fund(market, provider, ahead, float(reserves[provider]))
 
@@ -93,6 +93,16 @@ class Economics:
         self.income = income_per_referral(path, market.prices, mult) + mult[0] * market.prices.block  # [provider, group]
         self.cost = world.cost_to_serve_gbp * (1.0 + p.overhead_rate[providers, None]) * path.caseload_months
         self.compliance = dynamics.compliance_gbp_per_month * (1.5 - p.management[providers])
+        self.income_by_month = income_by_month(path, market.prices, mult)  # [provider, group, month after referral]
+        self.income_by_month[..., 0] += mult[0] * market.prices.block
+        self.cost_by_month = world.cost_to_serve_gbp[:, None] * (1.0 + p.overhead_rate[providers, None, None]) * path.on_caseload
+
+    def net_by_month(self, provider: int, referrals: np.ndarray, paid_ratio: float) -> np.ndarray:
+        """Expected net cash of one month's `referrals` [group] in each month after they arrive."""
+        i = self.row[provider]
+        net = referrals @ (paid_ratio * self.income_by_month[i] - self.cost_by_month[i])
+        net[0] -= self.compliance[i]
+        return net
 
     def net_per_month(self, provider: int, referrals: np.ndarray, paid_ratio: float, lots: int) -> float:
         """Expected monthly surplus from a steady inflow of `referrals` [group] paid at `paid_ratio` of list prices."""
@@ -127,10 +137,11 @@ def net_per_month(market: Market, provider: int, referrals: np.ndarray, paid_rat
 def deepest_cash_position(market: Market, provider: int, referrals: np.ndarray, paid_ratio: float) -> float:
     """How far a provider's cash falls (GBP, positive) before a steady inflow of `referrals` [group]
     pays for itself, over a contract's length: the working capital payment by results needs."""
-    return float(-worst_cash_position(_net_by_month(market, provider, referrals, paid_ratio), market.scenario.design.contract.length_months))
+    net = Economics(market, np.array([provider])).net_by_month(provider, referrals, paid_ratio)
+    return float(-worst_cash_position(net, market.scenario.design.contract.length_months))
 
 
-def working_capital_ahead(market: Market, provider: int, contract: int, rows: np.ndarray) -> float:
+def working_capital_ahead(market: Market, provider: int, contract: int, rows: np.ndarray, economics: Economics | None = None) -> float:
     """How much further (GBP, positive) a provider's cash is expected to fall on its placements `rows`
     of a contract before the contract ends: the working capital payment by results still needs.
 
@@ -147,7 +158,8 @@ def working_capital_ahead(market: Market, provider: int, contract: int, rows: np
         kept = 1.0 - market.scenario.design.delivery.prime.management_fee
     elif market.scenario.design.delivery.model == "consortium" and terms.holder < 0:
         kept = 1.0 - market.scenario.design.delivery.consortium.coordination_cost
-    net = _net_by_month(market, provider, referrals, terms.price_ratio * kept)
+    economics = economics or Economics(market, np.array([provider]))
+    net = economics.net_by_month(provider, referrals, terms.price_ratio * kept)
     elapsed, end = market.month - terms.start_month + 1, terms.end_month - terms.start_month
     return float(cash_still_needed(net, elapsed, end))
 
@@ -162,19 +174,6 @@ def cash_still_needed(net_by_month: np.ndarray, elapsed: int, months: int) -> fl
     now = position[min(elapsed, horizon) - 1] if elapsed > 0 else 0.0
     ahead = position[max(elapsed, 0): max(months, elapsed)]
     return max(0.0, now - float(ahead.min())) if len(ahead) else 0.0
-
-
-def _net_by_month(market: Market, provider: int, referrals: np.ndarray, paid_ratio: float) -> np.ndarray:
-    """Expected net cash of one month's referrals `referrals` [group] in each month after they arrive."""
-    p, world, dynamics = market.providers, market.world, market.scenario.sector.dynamics
-    quality = 1.0 - dynamics.staff_turnover_effect * p.staff_turnover[provider]
-    path = expected_path(world, world.no_support_hazard + monthly_hazard(p.effectiveness[provider]) * quality, market.prices)
-    mult = contract_multipliers(market)
-    flows = income_by_month(path, market.prices, mult)
-    flows[..., 0] += mult[0] * market.prices.block
-    net = referrals @ (paid_ratio * flows - world.cost_to_serve_gbp[:, None] * (1.0 + p.overhead_rate[provider]) * path.on_caseload)
-    net[0] -= dynamics.compliance_gbp_per_month * (1.5 - p.management[provider])
-    return net
 
 
 def income_per_person(market: Market, provider: int, paid_ratio: float) -> np.ndarray:

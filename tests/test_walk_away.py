@@ -218,3 +218,24 @@ def test_a_subcontractor_that_cannot_fund_the_working_capital_ahead_leaves_with_
     market, sub = _starved_subcontractor(weigh=False)
     run(market, 1)
     assert not [n for n in market.notices if n[0] == sub]
+
+
+def test_a_provider_that_walked_away_is_never_heir_to_a_fellow_leaving_after_it():
+    from platoons.market.contracting import reassign
+
+    scenario = small({"design.delivery.model": "consortium", "design.eligibility.min_turnover_gbp": 0})
+    market = _start(scenario, 1)
+    run(market, 5)
+    pl = market.placements
+    contract = next(c for c in range(len(market.contracts)) if market.contracts[c].active and market.contracts[c].holder < 0)
+    rows = np.flatnonzero((pl.contract == contract) & pl.live(market))
+    lot = pl.lot[rows[0]]
+    rows = rows[pl.lot[rows] == lot]
+    gone, leaving = int(pl.provider[rows[0]]), int(pl.provider[rows[1]])
+    reassign(market, gone, rows[:1], "handed_back")  # the first walks away: no share, no people, still active
+    pl.capacity[rows[0]] = 1e9  # and would have by far the most room
+    people = int(pl.people()[rows[1]])
+    assert people > 0
+    reassign(market, leaving, rows[1:2], "handed_back")
+    assert pl.people()[rows[0]] == 0  # not handed back to the one that walked away
+    assert pl.people()[rows[2:]].sum() >= people

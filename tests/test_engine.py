@@ -68,9 +68,10 @@ def test_metrics_read_money_from_the_ledger():
     result = simulate(small(), 1)
     j = result.journal
     # Spend: what the commissioner paid for the service, grants, and its own costs of tendering and
-    # managing contracts (and of moving people into its in-house service).
+    # managing contracts (and of moving people into its in-house service), and the fee for people a new
+    # holder inherits.
     kinds = [Kind.BLOCK, Kind.FEE, Kind.ATTACHMENT, Kind.OUTCOME, Kind.SUSTAINMENT, Kind.GRANT, Kind.PROCUREMENT,
-             Kind.CONTRACT_MANAGEMENT, Kind.EVALUATION, Kind.MOBILISATION, Kind.TRANSFER]
+             Kind.CONTRACT_MANAGEMENT, Kind.EVALUATION, Kind.MOBILISATION, Kind.TRANSFER, Kind.INHERITED]
     paid = j["amount_pence"][(j["payer"] == Account.COMMISSIONER) & np.isin(j["kind"], kinds)].sum()
     assert result.metrics["spend_gbp"] == paid / 100
     own = j["amount_pence"][(j["payer"] == Account.COMMISSIONER) & np.isin(j["kind"], kinds[6:9])].sum()

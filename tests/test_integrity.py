@@ -223,3 +223,55 @@ def test_tender_is_a_standalone_award_tool_that_never_imports_the_market():
         names = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
         names += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
         assert not any(name.startswith(("platoons.market", "platoons.population", "platoons.simulate")) for name in names), path
+
+
+def _direct_award_after_a_failure(share: float, seed: int = 2):
+    """A direct holder fails at month 6; the commissioner awards its lot directly next month.
+    Returns the market after the award and the people waiting on the fallen lot, by group."""
+    from platoons.market.engine import handle_failures
+
+    scenario = small({"design.delivery.model": "direct", "design.stewardship.policy": ["direct_award", "last_resort"],
+                      "design.transitions.inherited_attachment_share": share})
+    market = _start(scenario, seed)
+    for _ in range(6):
+        step(market, lambda *_: None)
+    contract = next(c for c in market.contracts if c.active)
+    account = int(market.providers.account[contract.holder])
+    market.ledger.post(account, Account.OVERHEADS, int(market.ledger.balances[account]) + 100, Kind.OVERHEAD)
+    handle_failures(market)
+    pl = market.placements
+    waiting = pl.caseload[np.isin(pl.lot, contract.lots)].sum(axis=(0, 2))  # [group]
+    step(market, lambda *_: None)  # month 6: stewardship hands the lot to a new provider
+    return market, contract, waiting
+
+
+def test_a_direct_award_pays_the_new_holder_an_attachment_fee_for_each_person_it_inherits():
+    market, fallen, waiting = _direct_award_after_a_failure(0.5)
+    award = next(c for c in market.contracts if c.active and c.lots == fallen.lots)
+    assert not award.in_house and award.price_ratio == 1.0
+    assert any(r["action"] == "direct_award" for r in market.stewardship)
+    moved = next(r for r in market.transitions if r["month"] == 6)
+    assert moved["people"] == waiting.sum() > 0
+    j = market.ledger.journal()
+    paid = j["amount_pence"][(j["kind"] == Kind.INHERITED) & (j["payee"] == award.account)].sum()
+    expected = 0.5 * waiting @ market.prices.attachment  # e.g. 0.5 x (400, 400, 600) a person by group
+    assert paid == round(expected * 100)
+    assert (j["payer"][j["kind"] == Kind.INHERITED] == Account.COMMISSIONER).all()
+    # The old rule pays nothing: the new holder starts the inherited caseload on its own money.
+    market, _, _ = _direct_award_after_a_failure(0.0)
+    assert not (market.ledger.journal()["kind"] == Kind.INHERITED).any()
+
+
+def test_a_prime_passes_the_inherited_fee_to_the_subcontractors_who_take_the_people():
+    scenario = small({"design.contract.length_months": 12})
+    market = _start(scenario, 1)
+    for _ in range(13):  # the re-let at month 12 moves people to new chains
+        step(market, lambda *_: None)
+    j = market.ledger.journal()
+    inherited = j["kind"] == Kind.INHERITED
+    assert inherited.any()  # in this world some lots change hands at the re-let
+    from_commissioner = inherited & (j["payer"] == Account.COMMISSIONER)
+    passed = inherited & (j["payer"] != Account.COMMISSIONER)
+    assert np.isin(j["role"][passed], [Role.TIER1, Role.TIER2]).all()
+    assert j["amount_pence"][passed].sum() < j["amount_pence"][from_commissioner].sum()
+    assert market.ledger.balances.sum() == 0

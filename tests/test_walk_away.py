@@ -162,3 +162,80 @@ def test_stewardship_keeps_everyone_accounted_for():
     assert (np.cumsum(ts["referrals"]) == sum(ts[s] for s in PEOPLE_STATES)).all()
     assert (ts["ledger_total_pence"] == 0).all()
     assert stewardship.ACTIONS.keys() >= set(result.scenario.design.stewardship.policy)
+
+
+def test_working_capital_still_needed_is_the_fall_of_the_cash_position_ahead():
+    # One referral a month costing 2 in its first month and paying 1 in each of the next three:
+    # monthly cash flow -2, -1, 0, 1, 1, ... and running position -2, -3, -3, -2, -1, 0, ...
+    net = np.array([-2.0, 1.0, 1.0, 1.0])
+    assert exits.cash_still_needed(net, 0, 12) == 3.0  # before the start: the whole trough
+    assert exits.cash_still_needed(net, 1, 12) == 1.0  # at -2, the trough is 1 further down
+    assert exits.cash_still_needed(net, 3, 12) == 0.0  # the trough is behind it
+    assert exits.cash_still_needed(net, 1, 2) == 1.0  # a contract that ends at the trough
+    assert exits.cash_still_needed(net, 1, 1) == 0.0  # a contract already over
+
+
+def test_a_provider_funds_the_working_capital_of_all_its_contracts_from_one_purse():
+    market = _start(small(), 1)
+    # Two contracts needing 60 and 50 from 100 of reserves: notice on the one that needs most, and
+    # then the other fits; with 200 neither; with 40 both.
+    for reserves, expected in ((100.0, [7]), (200.0, []), (40.0, [7, 8])):
+        market.notices = []
+        exits._hand_back_what_it_cannot_fund(market, 3, [(50.0, 8, 12), (60.0, 7, 12)], reserves)
+        assert [c for _, c, _, _ in market.notices] == expected
+        assert all("working capital" in cause for *_, cause in market.notices)
+
+
+def _starved_subcontractor(weigh: bool):
+    """A tier-1 subcontractor left with half the working capital its share still needs, at its first review."""
+    scenario = small({"design.delivery.prime.tier1_per_contract": 1, "sector.exits.review_every_months": 6,
+                      "sector.exits.notice_months": 1, "sector.exits.bearable_loss_share": 10.0,
+                      "sector.exits.weigh_working_capital": weigh})
+    market = _start(scenario, 1)
+    run(market, 5)
+    pl = market.placements
+    row = np.flatnonzero((pl.role == Role.TIER1) & pl.live(market) & (pl.share.sum(axis=1) > 0))[0]
+    sub, contract = int(pl.provider[row]), int(pl.contract[row])
+    market.month = 5  # the review month: what it still needs after this month
+    rows = np.flatnonzero((pl.provider == sub) & (pl.contract == contract) & (pl.share.sum(axis=1) > 0))
+    need = exits.working_capital_ahead(market, sub, contract, rows)
+    assert need > 0
+    account = int(market.providers.account[sub])
+    market.ledger.post(account, Account.OVERHEADS, int(market.ledger.balances[account]) - round(need * 50), Kind.OVERHEAD)
+    return market, sub
+
+
+def test_a_subcontractor_that_cannot_fund_the_working_capital_ahead_leaves_with_notice_before_its_cash_runs_out():
+    market, sub = _starved_subcontractor(weigh=True)
+    run(market, 1)  # month 5: the review
+    notice = [n for n in market.notices if n[0] == sub]
+    assert notice and notice[0][2] == 6 and "working capital" in notice[0][3]
+    run(market, 1)  # month 6: it leaves, with cash still in hand
+    row = next(r for r in market.exits if r["provider"] == f"p{sub}")
+    assert row["exit"] == "withdrawal" and market.providers.active[sub]
+    assert market.ledger.balances[market.providers.account[sub]] > 0
+    # Without weighing working capital it stays, for its expected loss is within what it can bear.
+    market, sub = _starved_subcontractor(weigh=False)
+    run(market, 1)
+    assert not [n for n in market.notices if n[0] == sub]
+
+
+def test_a_provider_that_walked_away_is_never_heir_to_a_fellow_leaving_after_it():
+    from platoons.market.contracting import reassign
+
+    scenario = small({"design.delivery.model": "consortium", "design.eligibility.min_turnover_gbp": 0})
+    market = _start(scenario, 1)
+    run(market, 5)
+    pl = market.placements
+    contract = next(c for c in range(len(market.contracts)) if market.contracts[c].active and market.contracts[c].holder < 0)
+    rows = np.flatnonzero((pl.contract == contract) & pl.live(market))
+    lot = pl.lot[rows[0]]
+    rows = rows[pl.lot[rows] == lot]
+    gone, leaving = int(pl.provider[rows[0]]), int(pl.provider[rows[1]])
+    reassign(market, gone, rows[:1], "handed_back")  # the first walks away: no share, no people, still active
+    pl.capacity[rows[0]] = 1e9  # and would have by far the most room
+    people = int(pl.people()[rows[1]])
+    assert people > 0
+    reassign(market, leaving, rows[1:2], "handed_back")
+    assert pl.people()[rows[0]] == 0  # not handed back to the one that walked away
+    assert pl.people()[rows[2:]].sum() >= people

@@ -54,6 +54,7 @@ class Kind(IntEnum):
     EVALUATION = 20  # evaluating an outcomes-finance contract
     MOBILISATION = 21  # an incoming holder setting up a lot it takes over
     TRANSFER = 22  # moving a person's case (and staff) to a new provider
+    INHERITED = 23  # the commissioner paying an incoming provider for each person on a caseload it takes over
 
 
 class Role(IntEnum):
@@ -69,7 +70,7 @@ class Role(IntEnum):
     ALLIANCE = 7  # member of an alliance contract
 
 
-COMMISSIONER_PAYMENTS = (Kind.BLOCK, Kind.FEE, Kind.ATTACHMENT, Kind.OUTCOME, Kind.SUSTAINMENT, Kind.GAIN_SHARE)
+COMMISSIONER_PAYMENTS = (Kind.BLOCK, Kind.FEE, Kind.ATTACHMENT, Kind.OUTCOME, Kind.SUSTAINMENT, Kind.GAIN_SHARE, Kind.INHERITED)
 COMMISSIONING_COSTS = (Kind.PROCUREMENT, Kind.CONTRACT_MANAGEMENT, Kind.EVALUATION)
 COSTS = (Kind.STAFF, Kind.OVERHEAD, Kind.COMPLIANCE, Kind.BID, Kind.COORDINATION, Kind.CAPACITY_SPEND)
 

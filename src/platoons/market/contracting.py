@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from platoons.ledger import Account, Kind, to_pence
+from platoons.ledger import Account, Kind, Role, to_pence
 from platoons.market import record
 from platoons.market.prices import expected_path, stage_depths
 from platoons.market.state import Contract, Market, Placements
@@ -42,8 +42,9 @@ def sign_and_hand_over(market: Market, wins: list[Win], lot_ids: np.ndarray, end
     if moving.any():
         fresh, moved = _hand_over(market, _subset(old, moving), fresh)
         old.caseload[moving] = 0  # moved, not copied
-        for lot, (outgoing, people) in moved.items():
+        for lot, (outgoing, people, taken) in moved.items():
             _charge_transition(market, lot, outgoing, fresh, people)
+            _pay_for_inherited_caseload(market, taken)
     market.placements = _concat(old, fresh)
     market.count("lots_unlet", len(set(int(l) for l in lot_ids) - set(let.tolist())))
     return new_contracts
@@ -134,12 +135,16 @@ def _move_by_lot(market: Market, moving: Placements, into: Placements, moved: di
         people = int(moving.caseload[source].sum())
         if people == 0:
             continue
+        pooled = moving.caseload[source].sum(axis=0)  # [group, depth]
+        arrived = split(pooled, into.share[target], market.rng["routing"])  # [target, group, depth]
+        into.caseload[target] += arrived
         if set(moving.provider[source].tolist()) != set(into.provider[target].tolist()):
             market.count("people_transferred", people)
-            outgoing, count = moved.get(int(lot), (set(), 0))
-            moved[int(lot)] = (outgoing | set(moving.provider[source].tolist()), count + people)
-        pooled = moving.caseload[source].sum(axis=0)  # [group, depth]
-        into.caseload[target] += split(pooled, into.share[target], market.rng["routing"])
+            outgoing, count, taken = moved.get(int(lot), (set(), 0, {}))
+            for row, by_group in zip(target, arrived.sum(axis=2)):
+                key = (int(into.contract[row]), int(into.provider[row]), int(into.role[row]))
+                taken[key] = taken.get(key, 0) + by_group
+            moved[int(lot)] = (outgoing | set(moving.provider[source].tolist()), count + people, taken)
 
 
 def _charge_transition(market: Market, lot: int, outgoing: set, fresh: Placements, people: int) -> None:
@@ -161,6 +166,49 @@ def _charge_transition(market: Market, lot: int, outgoing: set, fresh: Placement
         "to_providers": ";".join(f"p{q}" for q in sorted(set(fresh.provider[rows].tolist()))),
         "people": people, "cost_gbp": float(mobilise + transfer),
     })
+
+
+PAID_BY_RESULTS = ("direct", "prime", "consortium")  # alliances are paid their costs, outcomes finance by investors
+
+
+def _pay_for_inherited_caseload(market: Market, taken: dict) -> None:
+    """The commissioner pays each incoming provider an attachment-like fee for every person it takes on.
+
+    A person on a caseload that changes hands starts again with a provider that bears the cost of
+    supporting them at once, while the outcome payments for them lie the sustain period and the
+    data lag ahead; at referral the attachment fee paid for that start. Without it a provider that
+    takes over a lot (at a re-let or a direct award) inherits a caseload of tens of thousands whose
+    costs no income meets for months, and fails. The fee is `inherited_attachment_share` of the
+    group's list attachment fee, at the contract's price ratio, paid to the contract's account
+    and passed in full to the subcontractors or members who took the people (it is no margin).
+    """
+    share = market.scenario.design.transitions.inherited_attachment_share
+    if share == 0 or market.scenario.design.delivery.model not in PAID_BY_RESULTS:
+        return
+    p = market.providers
+    for contract_id in sorted({c for c, _, _ in taken}):
+        contract = market.contracts[contract_id]
+        if contract.in_house:
+            continue  # the in-house service is paid its costs
+        parts = {(q, role): people for (c, q, role), people in taken.items() if c == contract_id}
+        fee = share * contract.price_ratio * market.prices.attachment  # [group] per person
+        amounts = {key: to_pence(float(people @ fee)) for key, people in parts.items()}
+        total = sum(amounts.values())
+        if total == 0:
+            continue
+        holder_role = next((role for (q, role) in parts if q == contract.holder), None)
+        holder_role = holder_role if holder_role is not None else (Role.CENTRE if contract.holder < 0 else Role.PRIME)
+        market.ledger.post(Account.COMMISSIONER, contract.account, total, Kind.INHERITED, holder_role)
+        passed = 0
+        for (q, role), amount in sorted(amounts.items()):
+            if int(p.account[q]) != contract.account and amount > 0:
+                market.ledger.post(contract.account, int(p.account[q]), amount, Kind.INHERITED, role)
+                market.add_income(np.array([q]), np.array([amount]))
+                passed += amount
+        if contract.holder >= 0:
+            market.add_income(np.array([contract.holder]), np.array([total - passed]))
+        record.holder_money(market, np.array([contract_id]), np.array([(total - passed) / 100.0]))
+        market.count("inherited_fees_gbp", total / 100.0)
 
 
 def split(pooled: np.ndarray, shares: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -242,7 +290,10 @@ def reassign(market: Market, provider: int, rows: np.ndarray, cause: str) -> int
             moved += int(pl.people()[row])
             continue
         same_unit = (pl.contract == pl.contract[row]) & (pl.lot == pl.lot[row]) & p.active[pl.provider] & (pl.provider != provider)
-        mates = np.flatnonzero(same_unit)
+        # A fellow that has itself left the chain (it is still active, but takes no referrals here)
+        # is no heir: handing it people back would put them with a provider that walked away.
+        staying = np.unique(pl.provider[same_unit & (pl.share.sum(axis=1) > 0)])
+        mates = np.flatnonzero(same_unit & np.isin(pl.provider, staying)) if len(staying) else np.flatnonzero(same_unit)
         if len(mates) == 0:
             contract.end(cause, market.month)
             continue

@@ -298,8 +298,9 @@ def settle(market: Market, month: Month) -> None:
         gross = _gross_payments(market, month)  # {kind: [placement] GBP}
         account = np.array([c.account for c in market.contracts], dtype=np.int64)[pl.contract]
         holder_role = {"direct": Role.DIRECT, "prime": Role.PRIME, "consortium": Role.CENTRE}[model]
-        # A lot awarded directly to one provider under a consortium design is a direct contract.
-        holder_role = np.where(_held_by_a_provider(market), Role.DIRECT, holder_role) if model == "consortium" else holder_role
+        # A lot awarded directly to one provider under a prime or consortium design is a direct
+        # contract: its income is tagged as its costs are, so margins by tier compare like with like.
+        holder_role = np.where(pl.role == Role.DIRECT, Role.DIRECT, holder_role)
         for kind, amount in gross.items():
             market.ledger.post(Account.COMMISSIONER, account, to_pence(amount), kind, holder_role)
         record.holder_money(market, pl.contract, sum(gross.values()))

@@ -40,6 +40,7 @@ def review(market: Market) -> None:
     reserves = np.maximum(market.ledger.balances[p.account] / 100.0, 0.0)
     units = sorted({(int(q), int(c)) for q, c in zip(pl.provider[taking], pl.contract[taking])})
     economics = Economics(market, np.unique(np.array([q for q, _ in units], dtype=np.int64)))
+    needs: dict[int, list[tuple[float, int, int]]] = {}  # provider -> (working capital ahead, contract, months left)
     for provider, contract in units:
         terms = market.contracts[contract]
         if (provider, contract) in noticed or terms.in_house or p.in_house[provider]:
@@ -51,10 +52,32 @@ def review(market: Market) -> None:
         loss = -forward_net_per_month(market, provider, contract, rows, economics) * remaining
         bearable = rules.bearable_loss_share * reserves[provider]
         if loss > bearable:
-            cause = (f"expected loss of GBP {loss:,.0f} over the remaining {remaining} months on contract {contract}, "
-                     f"more than the GBP {bearable:,.0f} it can bear")
-            market.notices.append((provider, contract, market.month + rules.notice_months, cause))
-            market.count("notices")
+            _give_notice(market, provider, contract, f"expected loss of GBP {loss:,.0f} over the remaining {remaining} months "
+                         f"on contract {contract}, more than the GBP {bearable:,.0f} it can bear")
+        elif rules.weigh_working_capital and not (terms.holder == provider and market.scenario.design.delivery.model == "prime"):
+            needs.setdefault(provider, []).append((working_capital_ahead(market, provider, contract, rows, economics), contract, remaining))
+    for provider, ahead in needs.items():
+        _hand_back_what_it_cannot_fund(market, provider, ahead, float(reserves[provider]))
+
+
+def _hand_back_what_it_cannot_fund(market: Market, provider: int, ahead: list[tuple[float, int, int]], reserves: float) -> None:
+    """One provider's reserves fund the working capital of all its contracts at once: while their
+    sum is more than it holds, it gives notice on the contract that needs most."""
+    total = sum(need for need, _, _ in ahead)
+    for need, contract, remaining in sorted(ahead, key=lambda a: (-a[0], a[1])):
+        if total <= reserves or need <= 0:
+            return
+        _give_notice(market, provider, contract,
+                     f"working capital of GBP {need:,.0f} still needed over the remaining {remaining} months on contract "
+                     f"{contract} before payment by results pays it back (GBP {total:,.0f} on all its contracts), more than "
+                     f"its GBP {reserves:,.0f} of reserves")
+        market.count("notices_for_cash")
+        total -= need
+
+
+def _give_notice(market: Market, provider: int, contract: int, cause: str) -> None:
+    market.notices.append((provider, contract, market.month + market.scenario.sector.exits.notice_months, cause))
+    market.count("notices")
 
 
 class Economics:
@@ -70,6 +93,16 @@ class Economics:
         self.income = income_per_referral(path, market.prices, mult) + mult[0] * market.prices.block  # [provider, group]
         self.cost = world.cost_to_serve_gbp * (1.0 + p.overhead_rate[providers, None]) * path.caseload_months
         self.compliance = dynamics.compliance_gbp_per_month * (1.5 - p.management[providers])
+        self.income_by_month = income_by_month(path, market.prices, mult)  # [provider, group, month after referral]
+        self.income_by_month[..., 0] += mult[0] * market.prices.block
+        self.cost_by_month = world.cost_to_serve_gbp[:, None] * (1.0 + p.overhead_rate[providers, None, None]) * path.on_caseload
+
+    def net_by_month(self, provider: int, referrals: np.ndarray, paid_ratio: float) -> np.ndarray:
+        """Expected net cash of one month's `referrals` [group] in each month after they arrive."""
+        i = self.row[provider]
+        net = referrals @ (paid_ratio * self.income_by_month[i] - self.cost_by_month[i])
+        net[0] -= self.compliance[i]
+        return net
 
     def net_per_month(self, provider: int, referrals: np.ndarray, paid_ratio: float, lots: int) -> float:
         """Expected monthly surplus from a steady inflow of `referrals` [group] paid at `paid_ratio` of list prices."""
@@ -104,15 +137,43 @@ def net_per_month(market: Market, provider: int, referrals: np.ndarray, paid_rat
 def deepest_cash_position(market: Market, provider: int, referrals: np.ndarray, paid_ratio: float) -> float:
     """How far a provider's cash falls (GBP, positive) before a steady inflow of `referrals` [group]
     pays for itself, over a contract's length: the working capital payment by results needs."""
-    p, world, dynamics = market.providers, market.world, market.scenario.sector.dynamics
-    quality = 1.0 - dynamics.staff_turnover_effect * p.staff_turnover[provider]
-    path = expected_path(world, world.no_support_hazard + monthly_hazard(p.effectiveness[provider]) * quality, market.prices)
-    mult = contract_multipliers(market)
-    flows = income_by_month(path, market.prices, mult)
-    flows[..., 0] += mult[0] * market.prices.block
-    net = referrals @ (paid_ratio * flows - world.cost_to_serve_gbp[:, None] * (1.0 + p.overhead_rate[provider]) * path.on_caseload)
-    net[0] -= dynamics.compliance_gbp_per_month * (1.5 - p.management[provider])
+    net = Economics(market, np.array([provider])).net_by_month(provider, referrals, paid_ratio)
     return float(-worst_cash_position(net, market.scenario.design.contract.length_months))
+
+
+def working_capital_ahead(market: Market, provider: int, contract: int, rows: np.ndarray, economics: Economics | None = None) -> float:
+    """How much further (GBP, positive) a provider's cash is expected to fall on its placements `rows`
+    of a contract before the contract ends: the working capital payment by results still needs.
+
+    Its referrals arrive as a steady inflow from the contract's start; the cumulative cash position
+    of that inflow is followed month by month, and what matters now is how far below today's
+    position it goes between now and the end (0 when the trough is behind it). A provider that
+    cannot fund that from its reserves runs out of cash before the outcome payments arrive, however
+    profitable the whole term, so it hands back with notice instead of waiting to fail.
+    """
+    pl, terms = market.placements, market.contracts[contract]
+    referrals = (market.lots.referrals[pl.lot[rows]] * pl.share[rows]).sum(axis=0)
+    kept = 1.0
+    if market.scenario.design.delivery.model == "prime" and terms.holder != provider:
+        kept = 1.0 - market.scenario.design.delivery.prime.management_fee
+    elif market.scenario.design.delivery.model == "consortium" and terms.holder < 0:
+        kept = 1.0 - market.scenario.design.delivery.consortium.coordination_cost
+    economics = economics or Economics(market, np.array([provider]))
+    net = economics.net_by_month(provider, referrals, terms.price_ratio * kept)
+    elapsed, end = market.month - terms.start_month + 1, terms.end_month - terms.start_month
+    return float(cash_still_needed(net, elapsed, end))
+
+
+def cash_still_needed(net_by_month: np.ndarray, elapsed: int, months: int) -> float:
+    """How far the cumulative cash position of a steady inflow (one referral a month with profile
+    `net_by_month`) falls below its level after `elapsed` months, before month `months`."""
+    horizon = max(months, len(net_by_month), elapsed + 1)
+    profile = np.zeros(horizon)
+    profile[: len(net_by_month)] = net_by_month
+    position = np.cumsum(np.cumsum(profile))  # the running total after each month
+    now = position[min(elapsed, horizon) - 1] if elapsed > 0 else 0.0
+    ahead = position[max(elapsed, 0): max(months, elapsed)]
+    return max(0.0, now - float(ahead.min())) if len(ahead) else 0.0
 
 
 def income_per_person(market: Market, provider: int, paid_ratio: float) -> np.ndarray:

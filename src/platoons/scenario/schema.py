@@ -313,6 +313,12 @@ class Exits(Model):
         "assumption", ge=0, le=10,
     )
     enabled: bool = param(True, "flag", "Providers hand back loss-making contracts with notice (else they deliver until they fail).")
+    weigh_working_capital: bool = param(
+        True, "flag",
+        "At each review a provider also weighs the working capital payment by results still needs before the contract "
+        "ends (the deepest fall of its cash ahead) against its reserves, and gives notice when it cannot fund it "
+        "(else only the expected loss over the remaining term counts).", "assumption",
+    )
 
 
 MISSION_GBP_PER_OUTCOME = {  # assumption: the voluntary sector's mission grows as organisations get smaller
@@ -616,6 +622,13 @@ class Transitions(Model):
     )
     transfer_gbp_per_person: float = param(
         150.0, "GBP/person", "What moving one person's case (and the staff who follow, TUPE) costs the incoming holder.", "assumption", ge=0
+    )
+    inherited_attachment_share: float = param(
+        1.0, "share of list attachment fee",
+        "What the commissioner pays an incoming provider for each person on a caseload it takes over, as a share of the "
+        "group's list attachment fee (before the yearly taper): the inherited person's support starts again with a "
+        "provider whose outcome payments for them lie months ahead, as it did at referral (0: nothing, the old rule).",
+        "assumption", ge=0, le=5,
     )
     taper_by: Literal["programme_year", "contract_year"] = param(
         "programme_year", "rule", "Whether the payment table's changes by year follow the programme's years or each contract's own.",

@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 from platoons.ledger import Account, Kind, Role
-from platoons.market import diagnostics
+from platoons.market import competition, diagnostics
 from platoons.market.prices import expected_path, income_by_month, income_per_referral, outcome_risk_share, worst_cash_position
 from platoons.market import record
 from platoons.market.state import Market
@@ -91,6 +91,7 @@ def _tender(market: Market, teams: list[Team], lot_ids: np.ndarray, terms: Tende
             teams = [_without(market, team, declined) for team in teams]
             funnel.teams = teams
             offers = _price(market, teams, lot_ids, terms)
+    funnel.credible, funnel.expected_bidders = offers["credible"][lot_ids], offers["expected_bidders"][lot_ids]
     bids, bid_team, bid_lots, bid_ratio = _choose_bids(market, teams, lot_ids, offers, terms, funnel)
     market.count("bids", len(bids))
     small = market.providers.is_small(market.small_max)
@@ -415,12 +416,6 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray, terms: Tender
     cost_lot = cost @ referrals.T + compliance[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         break_even = cost_lot * (1.0 + design.bidding.target_margin) / (income_lot * (1.0 - coordination[:, None]))
-    # A bidder asks for more than break-even: it keeps a share of the room below the list price.
-    ratio = np.where(break_even < 1.0, break_even + design.bidding.price_shading * (1.0 - break_even), break_even)
-    if design.delivery.model == "outcomes_finance":
-        # Investors pay providers cost plus an agreed mark-up; the outcome prices are theirs to earn.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = cost_lot * (1.0 + design.delivery.outcomes_finance.investor_margin) / income_lot
     # The commissioner's reserve: list prices at the sector's typical performance, over the contract.
     reserve = list_value_per_year(market)[lot_ids] / 12 * months
 
@@ -432,6 +427,9 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray, terms: Tender
     rooted = _rootedness(market)
     lot_presence = members.most(presence[m]) @ covers / per_lot
     lot_roots = members.most(rooted[m]) @ covers / per_lot
+    credible = competition.credible_bidders(market, teams, lot_ids, lot_presence, income_lot * 12, terms)
+    bidders = competition.expected_bidders(credible, competition.participation(market, teams, credible, income_lot * 12))
+    ratio = _asking_ratio(market, break_even, bidders, cost_lot, income_lot)
     quality = np.clip(QUALITY_WEIGHTS[0] * effect_score[:, None] + QUALITY_WEIGHTS[1] * management[:, None]
                       + design.award.local_presence_weight * lot_roots, 0.0, 1.0)
     exposure = _exposure(market, path, cost_rate, ratio * (1 - coordination)[:, None], referrals, (lot_presence > 0) & (ratio <= terms.price_cap))
@@ -441,7 +439,20 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray, terms: Tender
     }
     offers = {name: _spread(values, lot_ids, len(market.lots), empty) for name, (values, empty) in by_lot.items()}
     offers["reserve"] = _spread(reserve[None, :], lot_ids, len(market.lots), 0.0)[0]
+    offers["credible"] = _spread(credible.sum(axis=0)[None, :].astype(float), lot_ids, len(market.lots), 0.0)[0]
+    offers["expected_bidders"] = _spread(bidders.mean(axis=0)[None, :], lot_ids, len(market.lots), 0.0)[0]
     return {**offers, "risk_fee": risk_fee, "cost": cost, "believed_rate": path.outcomes.sum(axis=-1)}
+
+
+def _asking_ratio(market: Market, break_even: np.ndarray, bidders: np.ndarray, cost_lot: np.ndarray, income_lot: np.ndarray) -> np.ndarray:
+    """[team, lot being let] the price each team asks, as a share of list price: its break-even shaded up by
+    the competition it expects (platoons.market.competition); under outcomes finance, the investors' fee."""
+    design = market.scenario.design
+    if design.delivery.model == "outcomes_finance":
+        # Investors pay providers cost plus an agreed mark-up; the outcome prices are theirs to earn.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return cost_lot * (1.0 + design.delivery.outcomes_finance.investor_margin) / income_lot
+    return competition.shade(break_even, bidders, design.bidding)
 
 
 def _exposure(market: Market, path, cost_rate: np.ndarray, paid_ratio: np.ndarray, referrals: np.ndarray,

@@ -43,6 +43,8 @@ class Funnel:
         self.exposure = np.full(shape, np.inf)  # cash exposure the team would carry
         self.bearable = np.zeros(len(teams))  # exposure its reserves can carry
         self.ratio = np.full(shape, np.inf)  # price asked as a share of list price
+        self.credible = np.zeros(len(self.lot_ids))  # credible bidders each lot drew (platoons.market.competition)
+        self.expected_bidders = np.zeros(len(self.lot_ids))  # bidders the teams expected, on average
 
     def team(self, t: int, *, turnover: float, reserves: float, limit: float, bearable: float, turnover_ok: bool,
              eligible: bool) -> None:
@@ -64,7 +66,7 @@ def record(market, funnel: Funnel, wins, relaxed: bool) -> None:
     lots = market.lots
     let = {int(l) for win in wins for l in win.lots}
     value = _lot_values(market, funnel.lot_ids)
-    small = _small_teams(market, funnel.teams)
+    small = small_teams(market, funnel.teams)
     round_ = int(market.events.get("tenders", 0.0))
     for j, lot in enumerate(funnel.lot_ids):
         lot = int(lot)
@@ -72,7 +74,8 @@ def record(market, funnel: Funnel, wins, relaxed: bool) -> None:
         could_win = small if reserved else np.ones(len(funnel.teams), bool)
         counts = {stage: int((funnel.passed[stage][:, j] & could_win).sum()) for stage in STAGES}
         row = {"lot": lots.names[lot], "month": market.month, "round": round_, "relaxed": bool(relaxed),
-               "set_aside": reserved, "teams": int(could_win.sum()), **counts, "let": lot in let,
+               "set_aside": reserved, "teams": int(could_win.sum()), "credible": int(funnel.credible[j]),
+               "expected_bidders": float(funnel.expected_bidders[j]), **counts, "let": lot in let,
                "reason": "", "needed_gbp": math.nan, "best_gbp": math.nan}
         if lot not in let:
             row.update(_binding(market, funnel, j, could_win, counts, value[j], relaxed))
@@ -127,7 +130,7 @@ def _lot_values(market, lot_ids: np.ndarray) -> np.ndarray:
     return list_value_per_year(market)[lot_ids]
 
 
-def _small_teams(market, teams) -> np.ndarray:
+def small_teams(market, teams) -> np.ndarray:
     """Teams whose leads (every member of a consortium) are small providers."""
     is_small = market.providers.is_small(market.small_max)
     return np.array([bool(is_small[t.providers if t.lead < 0 else [t.lead]].all()) for t in teams], dtype=bool)

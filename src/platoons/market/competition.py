@@ -1,0 +1,75 @@
+"""Price competition: how far above its cost a bidder prices, given how many credible rivals it expects.
+
+Before pricing, every team sees a public signal of the competition for each lot: the number of
+teams that are eligible, work in the lot's areas and could absorb it at list price (as the
+expressions of interest a commissioner publishes would show). Each bidder then shades its price
+above its break-even by the symmetric equilibrium of a first-price sealed-bid procurement auction
+with independent private costs (Vickrey 1961; Krishna, Auction Theory, 2nd ed., 2010, ch. 2):
+with n bidders whose costs are uniform on [c_low, r] (assumption: uniform costs) and r the most
+the commissioner pays, a bidder with cost c bids
+
+    b(c) = c + (r - c) / n
+
+so a lone bidder asks the reserve and many bidders price close to cost. Prices here are ratios
+to list price, so r is 1 (the list price) and c is the bidder's break-even ratio.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from platoons.market.diagnostics import small_teams
+
+
+def credible_bidders(market, teams, lot_ids: np.ndarray, lot_presence: np.ndarray, list_value: np.ndarray, terms) -> np.ndarray:
+    """[team, lot being let] whether each team is a credible bidder for each lot: its lead meets the
+    tender's turnover and reserves thresholds, it works in the lot's areas (a regional team only in its
+    region), it could absorb the lot at list price, and it may win the lot (small teams only for a
+    set-aside lot). `list_value` is [team, lot being let] the lot's yearly value at list prices."""
+    from platoons.market.bidding import _absorbable
+
+    p = market.providers
+    reserves = market.ledger.balances[p.account] / 100.0
+    turnover = np.array([p.turnover_gbp[t.lead] if t.lead >= 0 else p.turnover_gbp[t.providers].sum() for t in teams])
+    cash = np.array([reserves[t.lead] if t.lead >= 0 else reserves[t.providers].sum() for t in teams])
+    limit = np.array([_absorbable(market, t, turnover[i]) for i, t in enumerate(teams)])
+    eligible = (turnover >= terms.min_turnover_gbp) & (cash >= terms.min_reserves_gbp)
+    region = np.array([t.region for t in teams])
+    in_region = (region[:, None] < 0) | (region[:, None] == market.lots.region[lot_ids][None, :])
+    credible = eligible[:, None] & (lot_presence > 0) & in_region & (list_value <= limit[:, None])
+    small = small_teams(market, teams)
+    reserved = market.lots.set_aside[lot_ids] & terms.set_asides
+    return credible & (small[:, None] | ~reserved[None, :])
+
+
+def participation(market, teams, credible: np.ndarray, list_value: np.ndarray) -> np.ndarray:
+    """[team] the chance a credible team bids for any one lot it could bid for: the bids its bid budget
+    pays for (at list-price bid costs) over the lots it is credible for, at most one. A team that can
+    afford three bids among eighteen lots is a third of a rival in each."""
+    p, bidding = market.providers, market.scenario.design.bidding
+    reserves = np.maximum(market.ledger.balances[p.account] / 100.0, 0.0)
+    cash = np.array([reserves[t.lead] if t.lead >= 0 else reserves[t.providers].sum() for t in teams])
+    writing = np.array([(1.5 - p.management[t.providers].mean()) * p.bid_cost_factor[t.providers].mean() for t in teams])
+    lots = credible.sum(axis=1)
+    cost = (bidding.bid_cost_gbp + bidding.bid_cost_share * np.where(credible, list_value, 0.0).sum(axis=1) / np.maximum(lots, 1)) * writing
+    with np.errstate(divide="ignore", invalid="ignore"):
+        affordable = np.where(cost > 0, np.floor(bidding.bid_budget_share * cash / cost), np.inf)
+    return np.clip(affordable / np.maximum(lots, 1), 0.0, 1.0)
+
+
+def expected_bidders(credible: np.ndarray, chance: np.ndarray) -> np.ndarray:
+    """[team, lot being let] the number of bidders each team expects, itself included: one plus the
+    credible teams other than itself, each weighted by its chance of bidding for the lot."""
+    weighted = credible * chance[:, None]
+    return weighted.sum(axis=0)[None, :] - weighted + 1.0
+
+
+def shade(break_even: np.ndarray, bidders: np.ndarray, bidding) -> np.ndarray:
+    """The price ratio a bidder asks: the first-price equilibrium b(c) = c + (1 - c) / n over its
+    break-even ratio c; or, under the fixed rule, a set share of the room below the list price
+    whatever the rivals. A bidder that cannot break even at list price asks its break-even."""
+    if bidding.shading_rule == "fixed":
+        keep = bidding.price_shading
+    else:
+        keep = 1.0 / np.maximum(bidders, 1)
+    return np.where(break_even < 1.0, break_even + keep * (1.0 - break_even), break_even)

@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 from platoons.ledger import Account, Kind, Role
-from platoons.market import competition, diagnostics
+from platoons.market import competition, diagnostics, investors
 from platoons.market.prices import expected_path, income_by_month, income_per_referral, outcome_risk_share, worst_cash_position
 from platoons.market import record
 from platoons.market.state import Market
@@ -430,12 +430,14 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray, terms: Tender
     credible = competition.credible_bidders(market, teams, lot_ids, lot_presence, income_lot * 12, terms)
     bidders = competition.expected_bidders(credible, competition.participation(market, teams, credible, income_lot * 12))
     ratio = _asking_ratio(market, break_even, bidders, cost_lot, income_lot)
+    funded = _funded(market, lot_ids, referrals, cost, path.outcomes.sum(axis=-1))
     quality = np.clip(QUALITY_WEIGHTS[0] * effect_score[:, None] + QUALITY_WEIGHTS[1] * management[:, None]
                       + design.award.local_presence_weight * lot_roots, 0.0, 1.0)
     exposure = _exposure(market, path, cost_rate, ratio * (1 - coordination)[:, None], referrals, (lot_presence > 0) & (ratio <= terms.price_cap))
     by_lot = {
         "ratio": (ratio, np.inf), "quality": (quality, 0.0), "exposure": (exposure, np.inf),
         "annual_value": (np.minimum(ratio, terms.price_cap) * income_lot * 12, 0.0), "lot_presence": (lot_presence, 0.0),
+        "funded": (funded, False),
     }
     offers = {name: _spread(values, lot_ids, len(market.lots), empty) for name, (values, empty) in by_lot.items()}
     offers["reserve"] = _spread(reserve[None, :], lot_ids, len(market.lots), 0.0)[0]
@@ -453,6 +455,15 @@ def _asking_ratio(market: Market, break_even: np.ndarray, bidders: np.ndarray, c
         with np.errstate(divide="ignore", invalid="ignore"):
             return cost_lot * (1.0 + design.delivery.outcomes_finance.investor_margin) / income_lot
     return competition.shade(break_even, bidders, design.bidding)
+
+
+def _funded(market: Market, lot_ids: np.ndarray, referrals: np.ndarray, cost: np.ndarray, believed_rate: np.ndarray) -> np.ndarray:
+    """[team, lot being let] whether the team has a backer: investors under outcomes finance
+    (platoons.market.investors), its own reserves otherwise."""
+    rules = market.scenario.design.delivery.outcomes_finance
+    if market.scenario.design.delivery.model != "outcomes_finance":
+        return np.ones((len(cost), len(lot_ids)), bool)
+    return investors.willing(market, lot_ids, referrals, cost * (1.0 + rules.investor_margin), believed_rate)
 
 
 def _exposure(market: Market, path, cost_rate: np.ndarray, paid_ratio: np.ndarray, referrals: np.ndarray,
@@ -544,7 +555,8 @@ def _choose_bids(market: Market, teams: list[Team], lot_ids: np.ndarray, offers:
         # A lead passing all risk down carries none of it, even of a lot it could not price.
         exposure = offers["exposure"][t, lot_ids] * carried if carried > 0 else np.zeros(len(lot_ids))
         risk = exposure <= bearable
-        ok = present & margin & absorb & risk
+        funded = offers["funded"][t, lot_ids].astype(bool)
+        ok = present & margin & funded & absorb & risk
         writing = (1.5 - p.management[m].mean()) * p.bid_cost_factor[m].mean()
         cost = (bidding.bid_cost_gbp + bidding.bid_cost_share * value) * writing
         profit = value * (1.0 - ratio)
@@ -555,7 +567,7 @@ def _choose_bids(market: Market, teams: list[Team], lot_ids: np.ndarray, offers:
             if ok[j] and spent + cost[j] <= budget:
                 spent += cost[j]
                 chosen.append(j)
-        funnel.stages(t, present, absorb, margin, risk, np.isin(np.arange(len(lot_ids)), chosen), exposure, ratio)
+        funnel.stages(t, present, absorb, margin, funded, risk, np.isin(np.arange(len(lot_ids)), chosen), exposure, ratio)
         for j in chosen:
             lot = int(lot_ids[j])
             bids.append(Bid(f"{team.bidder_id}-r{team.region}-l{lot}", team.bidder_id, (str(lot),),

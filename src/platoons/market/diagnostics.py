@@ -7,6 +7,7 @@ A team reaches a bid for a lot through a funnel of tests, applied where the bidd
     present    it works in the lot's areas (and, for a prime, leads a chain in the lot's region)
     absorb     the lot's yearly value is within what its turnover and management can absorb
     margin     it expects a margin at a price within the tender's price cap
+    funded     investors would fund it (outcomes finance: platoons.market.investors; always so otherwise)
     risk       its reserves can carry the lot's payment-by-results cash exposure
     bid        it bid (it could pay for writing the bid)
 
@@ -22,10 +23,11 @@ import math
 
 import numpy as np
 
-STAGES = ("eligible", "present", "absorb", "margin", "risk", "bid")
+STAGES = ("eligible", "present", "absorb", "margin", "funded", "risk", "bid")
 
 # The binding reason named after the first stage no team passed.
-REASONS = {"present": "not_present", "absorb": "absorbability", "margin": "no_margin", "risk": "reserves", "bid": "bid_budget"}
+REASONS = {"present": "not_present", "absorb": "absorbability", "margin": "no_margin", "funded": "no_investor", "risk": "reserves",
+           "bid": "bid_budget"}
 
 
 class Funnel:
@@ -52,10 +54,10 @@ class Funnel:
         self.turnover_ok[t] = turnover_ok
         self.passed["eligible"][t] = eligible
 
-    def stages(self, t: int, present, absorb, margin, risk, bid, exposure, ratio) -> None:
+    def stages(self, t: int, present, absorb, margin, funded, risk, bid, exposure, ratio) -> None:
         """Record team t's tests for every lot; each stage counts only teams that passed the ones before."""
         running = self.passed["eligible"][t].copy()
-        for stage, ok in zip(STAGES[1:], (present, absorb, margin, risk, bid)):
+        for stage, ok in zip(STAGES[1:], (present, absorb, margin, funded, risk, bid)):
             running &= np.asarray(ok, bool)
             self.passed[stage][t] = running
         self.exposure[t], self.ratio[t] = exposure, ratio
@@ -171,6 +173,9 @@ def reason_in_words(row: dict, model: str = "direct") -> str:
         return f"no {who} can absorb {gbp(needed)} a year; the largest {who}'s limit is {gbp(best)}"
     if reason == "no_margin":
         return f"no {who} expects a margin at the price cap; the cheapest would need {best:.2f} times the list price"
+    if reason == "no_investor":
+        return (f"no investor would fund a {who} for it: none expected a return above the hurdle given the thresholds, "
+                f"the cap and the comparison group, or investors had lost money on earlier cohorts")
     if reason == "reserves":
         return (f"no {who} can carry the payment-by-results risk: the smallest cash exposure is {gbp(needed)}, "
                 f"the most any can bear is {gbp(best)}")

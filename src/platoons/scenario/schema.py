@@ -473,6 +473,12 @@ class OutcomesFinanceRules(Model):
     max_payments_gbp: float | None = param(
         None, "GBP", "Most the commissioner pays investors over the run (Peterborough: GBP 8m).", PETERBOROUGH, ge=0
     )
+    investor_hurdle: float = param(
+        0.05, "share/year",
+        "Yearly return investors must expect (on the provider's own expected outcomes, given the thresholds, the cap and "
+        "the comparison group) before they fund a contract; investors who have lost money on evaluated cohorts fund no more.",
+        "assumption: social investors accept below-market returns", ge=-1, le=1,
+    )
 
 
 class Delivery(Model):

@@ -54,6 +54,7 @@ class Kind(IntEnum):
     EVALUATION = 20  # evaluating an outcomes-finance contract
     MOBILISATION = 21  # an incoming holder setting up a lot it takes over
     TRANSFER = 22  # moving a person's case (and staff) to a new provider
+    RECONCILIATION = 23  # yearly settlement of volumes outside a contract's volume band (either way)
 
 
 class Role(IntEnum):

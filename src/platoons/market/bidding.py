@@ -8,13 +8,13 @@ expects a margin, and can carry the payment-by-results exposure with its reserve
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 
 from platoons.ledger import Account, Kind, Role
-from platoons.market import competition, diagnostics, investors
+from platoons.market import competition, diagnostics, forecasts, investors
 from platoons.market.prices import expected_path, income_by_month, income_per_referral, outcome_risk_share, worst_cash_position
 from platoons.market import record
 from platoons.market.state import Market
@@ -48,6 +48,7 @@ class Win:
     replacements: tuple[int, ...] = ()  # alliance
     bid_outcome_rate: np.ndarray | None = None  # [group] outcomes per referral the bid expected
     bid_spend_gbp: np.ndarray | None = None  # [group] delivery cost per referral the bid expected
+    forecast_referrals: dict = field(default_factory=dict)  # lot -> [group] monthly referrals the bid planned for
 
 
 # Who carries the payment-by-results exposure a bidder must be able to bear with its reserves.
@@ -110,8 +111,9 @@ def _tender(market: Market, teams: list[Team], lot_ids: np.ndarray, terms: Tende
             t = bid_team[i]
             fee = offers["cost"][t] * (1.0 + market.scenario.design.delivery.outcomes_finance.investor_margin)
             fee = fee if market.scenario.design.delivery.model == "outcomes_finance" else None
+            planned = {int(l): offers["forecast"][t, j] for j, l in enumerate(lot_ids) if int(l) in bid_lots[i]}
             wins.append(Win(teams[t], bid_lots[i], bid_ratio[i], offers["risk_fee"][t] * bid_ratio[i], fee,
-                            bid_outcome_rate=offers["believed_rate"][t], bid_spend_gbp=offers["cost"][t]))
+                            bid_outcome_rate=offers["believed_rate"][t], bid_spend_gbp=offers["cost"][t], forecast_referrals=planned))
     record.bids(market, [sum(offers["reserve"][l] for l in lots) for lots in bid_lots], [bid.bidder_id for bid in bids],
                 [_band_of(market, teams[t]) for t in bid_team], [bid.bid_id in won for bid in bids])
     return wins
@@ -226,7 +228,7 @@ def list_value_per_year(market: Market) -> np.ndarray:
     typical = world.no_support_hazard + monthly_hazard(p.effectiveness[p.active].mean(axis=0)) * 0.8
     path = expected_path(world, typical, market.prices)
     per_referral = income_per_referral(path, market.prices, mult) + mult[0] * market.prices.block
-    return market.lots.referrals @ per_referral * 12
+    return forecasts.contracted(market) @ per_referral * 12
 
 
 def _supply_chain(p, candidates: np.ndarray, n_tier1: int, n_tier2: int) -> tuple[np.ndarray, np.ndarray]:
@@ -386,7 +388,8 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray, terms: Tender
     design, dynamics = scenario.design, scenario.sector.dynamics
     months = design.contract.length_months
     mult = contract_multipliers(market)
-    referrals = market.lots.referrals[lot_ids]  # [lot being let, group]
+    referrals = forecasts.contracted(market)[lot_ids]  # [lot being let, group] the published forecast
+    forecast = forecasts.bidders_forecasts(market, len(teams), lot_ids)  # [team, lot being let, group] each team's own
     n_groups = len(world.group_names)
 
     # One row per team member, summed per team: the teams' members laid end to end.
@@ -412,8 +415,8 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray, terms: Tender
         outcome_pay = mult[3] * market.prices.outcome * path.outcomes.sum(-1) + mult[4] * market.prices.sustainment * path.sustainment_payments.sum(-1)
         risk_fee = outcome_pay  # expected outcome pay per referral; a subcontractor gets the share it does not risk
 
-    income_lot = income @ referrals.T  # [team, lot] per month at list prices
-    cost_lot = cost @ referrals.T + compliance[:, None]
+    income_lot = np.einsum("tg,tlg->tl", income, forecast)  # [team, lot] per month at list prices, on its forecast
+    cost_lot = np.einsum("tg,tlg->tl", cost, forecast) + compliance[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         break_even = cost_lot * (1.0 + design.bidding.target_margin) / (income_lot * (1.0 - coordination[:, None]))
     # The commissioner's reserve: list prices at the sector's typical performance, over the contract.
@@ -433,7 +436,7 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray, terms: Tender
     funded = _funded(market, lot_ids, referrals, cost, path.outcomes.sum(axis=-1))
     quality = np.clip(QUALITY_WEIGHTS[0] * effect_score[:, None] + QUALITY_WEIGHTS[1] * management[:, None]
                       + design.award.local_presence_weight * lot_roots, 0.0, 1.0)
-    exposure = _exposure(market, path, cost_rate, ratio * (1 - coordination)[:, None], referrals, (lot_presence > 0) & (ratio <= terms.price_cap))
+    exposure = _exposure(market, path, cost_rate, ratio * (1 - coordination)[:, None], forecast, (lot_presence > 0) & (ratio <= terms.price_cap))
     by_lot = {
         "ratio": (ratio, np.inf), "quality": (quality, 0.0), "exposure": (exposure, np.inf),
         "annual_value": (np.minimum(ratio, terms.price_cap) * income_lot * 12, 0.0), "lot_presence": (lot_presence, 0.0),
@@ -443,7 +446,7 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray, terms: Tender
     offers["reserve"] = _spread(reserve[None, :], lot_ids, len(market.lots), 0.0)[0]
     offers["credible"] = _spread(credible.sum(axis=0)[None, :].astype(float), lot_ids, len(market.lots), 0.0)[0]
     offers["expected_bidders"] = _spread(bidders.mean(axis=0)[None, :], lot_ids, len(market.lots), 0.0)[0]
-    return {**offers, "risk_fee": risk_fee, "cost": cost, "believed_rate": path.outcomes.sum(axis=-1)}
+    return {**offers, "risk_fee": risk_fee, "cost": cost, "believed_rate": path.outcomes.sum(axis=-1), "forecast": forecast}
 
 
 def _asking_ratio(market: Market, break_even: np.ndarray, bidders: np.ndarray, cost_lot: np.ndarray, income_lot: np.ndarray) -> np.ndarray:
@@ -469,15 +472,16 @@ def _funded(market: Market, lot_ids: np.ndarray, referrals: np.ndarray, cost: np
 def _exposure(market: Market, path, cost_rate: np.ndarray, paid_ratio: np.ndarray, referrals: np.ndarray,
               feasible: np.ndarray) -> np.ndarray:
     """[team, lot being let] payment-by-results exposure: the deepest cash position of a lot's steady
-    monthly inflow at the team's price, worked out only where the team could bid (inf elsewhere)."""
+    monthly inflow (`referrals` [team, lot being let, group], as the team forecasts it) at the team's price,
+    worked out only where the team could bid (inf elsewhere)."""
     months = market.scenario.design.contract.length_months
     mult = contract_multipliers(market)
     flows = income_by_month(path, market.prices, mult)
     flows[..., 0] += mult[0] * market.prices.block
     team, lot = np.nonzero(feasible)
     # Net cash month by month after referral, per (team, lot): income at the team's price less cost.
-    income = np.einsum("pg,pgm->pm", referrals[lot], flows[team])
-    cost = np.einsum("pg,pgm->pm", referrals[lot], cost_rate[team, :, None] * path.on_caseload[team])
+    income = np.einsum("pg,pgm->pm", referrals[team, lot], flows[team])
+    cost = np.einsum("pg,pgm->pm", referrals[team, lot], cost_rate[team, :, None] * path.on_caseload[team])
     exposure = np.full(feasible.shape, np.inf)
     exposure[team, lot] = -worst_cash_position(paid_ratio[team, lot, None] * income - cost, months)
     return exposure

@@ -281,6 +281,10 @@ class SectorDynamics(Model):
         1.0, "elasticity", "How fast quality falls when caseload exceeds capacity.", ge=0, le=5
     )
     capacity_headroom: float = param(0.1, "share", "Spare places a winner plans above its expected caseload.", ge=0, le=2)
+    fixed_cost_share: float = param(
+        0.0, "share", "Share of front-line cost that is fixed: staff and premises for the caseload a holder planned on its "
+        "forecast, paid whether or not the places fill.", ge=0, le=1,
+    )
     compliance_gbp_per_month: float = param(
         3000.0, "GBP/contract-month", "Monthly contract compliance and reporting cost at middling management capacity.", ge=0
     )
@@ -494,6 +498,12 @@ class Delivery(Model):
 class ContractTerms(Model):
     length_months: int = param(84, "months", "Contract length.", "taen.org.uk: about 7 years", ge=1)
     retender: bool = param(True, "flag", "Re-tender at contract end (else contracts run to the end of the run).")
+    volume_band: float | None = param(
+        None, "share",
+        "Each year the commissioner reconciles volume-related pay (block, fees, attachment) when referrals fall outside "
+        "this share either side of the contracted volume, to what it would be at the band's edge (None: no reconciliation).",
+        "JC 2014: fee-for-service on volume bands with annual reconciliation (band width an assumption)", ge=0, le=1,
+    )
 
 
 class AwardWeights(Model):
@@ -516,6 +526,18 @@ class Bidding(Model):
     price_shading: float = param(
         0.85, "share", "Under shading_rule 'fixed': share of the gap between its break-even price and the list price a bidder keeps.",
         "assumption, set so that winning discounts sit near NAO 2012's 6%", ge=0, le=1,
+    )
+    volume_bias: float = param(
+        0.0, "share", "Share by which the referrals that arrive differ from the forecast a lot is let and priced on "
+        "(negative: fewer arrive than forecast).", ge=-0.9, le=5,
+    )
+    volume_error: float = param(
+        0.0, "log sd", "Spread of each bidder's own forecast of a lot's referrals around the published forecast (mean-one lognormal).",
+        ge=0, le=2,
+    )
+    mix_error: float = param(
+        0.0, "log sd", "Spread of each bidder's forecast of a lot's need-group mix (mean-one lognormal by group; the total is kept).",
+        ge=0, le=2,
     )
     bid_cost_gbp: float = param(15_000.0, "GBP/bid", "Fixed cost of writing one bid.", ge=0)
     bid_cost_share: float = param(0.002, "share of annual value", "Variable bid cost per bid.", ge=0, le=0.2)

@@ -43,18 +43,29 @@ def credible_bidders(market, teams, lot_ids: np.ndarray, lot_presence: np.ndarra
 
 
 def participation(market, teams, credible: np.ndarray, list_value: np.ndarray) -> np.ndarray:
-    """[team] the chance a credible team bids for any one lot it could bid for: the bids its bid budget
-    pays for (at list-price bid costs) over the lots it is credible for, at most one. A team that can
-    afford three bids among eighteen lots is a third of a rival in each."""
-    p, bidding = market.providers, market.scenario.design.bidding
+    """[team] the chance a credible team contests any one lot it could bid for. A team spreads itself
+    over the lots it is credible for: it contests at most as many as its bid budget pays for (at
+    list-price bid costs) and as it could hold (the design's lots-per-provider cap, and what its
+    turnover and management can absorb at the typical lot's list value), at most one. A team that
+    can hold three of eighteen lots is a sixth of a rival in each."""
+    from platoons.market.bidding import _absorbable
+
+    p, design = market.providers, market.scenario.design
+    bidding = design.bidding
     reserves = np.maximum(market.ledger.balances[p.account] / 100.0, 0.0)
     cash = np.array([reserves[t.lead] if t.lead >= 0 else reserves[t.providers].sum() for t in teams])
+    turnover = np.array([p.turnover_gbp[t.lead] if t.lead >= 0 else p.turnover_gbp[t.providers].sum() for t in teams])
     writing = np.array([(1.5 - p.management[t.providers].mean()) * p.bid_cost_factor[t.providers].mean() for t in teams])
     lots = credible.sum(axis=1)
-    cost = (bidding.bid_cost_gbp + bidding.bid_cost_share * np.where(credible, list_value, 0.0).sum(axis=1) / np.maximum(lots, 1)) * writing
+    typical = np.where(credible, list_value, 0.0).sum(axis=1) / np.maximum(lots, 1)
+    cost = (bidding.bid_cost_gbp + bidding.bid_cost_share * typical) * writing
     with np.errstate(divide="ignore", invalid="ignore"):
         affordable = np.where(cost > 0, np.floor(bidding.bid_budget_share * cash / cost), np.inf)
-    return np.clip(affordable / np.maximum(lots, 1), 0.0, 1.0)
+        holdable = np.where(typical > 0, np.floor([_absorbable(market, t, turnover[i]) for i, t in enumerate(teams)] / typical), np.inf)
+    holdable = np.maximum(holdable, 1.0)
+    if design.lots.max_lots_per_provider is not None:
+        holdable = np.minimum(holdable, design.lots.max_lots_per_provider)
+    return np.clip(np.minimum(affordable, holdable) / np.maximum(lots, 1), 0.0, 1.0)
 
 
 def expected_bidders(credible: np.ndarray, chance: np.ndarray) -> np.ndarray:

@@ -12,9 +12,12 @@ ONE_LEAD = 5e7  # in the small world only one provider's turnover meets this thr
 THREE_LEADS = 2e7  # and three meet this one
 
 
+RIVALS = {"design.bidding.shading_rule": "rivals"}
+
+
 def offers(changes):
     """Every team's offers for one national lot in month 0 of the small world."""
-    market = _start(small({"design.lots.structure": "national", **changes}), 1)
+    market = _start(small({"design.lots.structure": "national", **RIVALS, **changes}), 1)
     terms = bidding.TenderTerms.of(market, False)
     bidding._refresh_optimism(market)
     teams = bidding.form_teams(market, terms)
@@ -23,7 +26,7 @@ def offers(changes):
 
 
 def test_the_equilibrium_bid_is_cost_plus_the_room_to_the_reserve_over_n():
-    assert np.allclose(competition.shade(np.array([0.6, 0.6, 0.6, 1.2]), np.array([1, 2, 4, 3]), small().design.bidding),
+    assert np.allclose(competition.shade(np.array([0.6, 0.6, 0.6, 1.2]), np.array([1, 2, 4, 3]), small(RIVALS).design.bidding),
                        [1.0, 0.8, 0.7, 1.2])
 
 
@@ -34,17 +37,21 @@ def test_a_lone_bidder_asks_the_list_price():
 
 
 def test_three_bidders_price_at_cost_plus_a_third_of_the_room():
-    changes = {"design.eligibility.min_turnover_gbp": THREE_LEADS}
+    changes = {"design.eligibility.min_turnover_gbp": THREE_LEADS, "design.delivery.model": "direct"}
     at_cost = offers({**changes, "design.bidding.shading_rule": "fixed", "design.bidding.price_shading": 0.0})["ratio"][:, 0]
     shaded = offers(changes)
-    assert shaded["credible"][0] == 3 and shaded["expected_bidders"][0] == 3
-    assert (at_cost < 1).all()
-    assert np.allclose(shaded["ratio"][:, 0], at_cost + (1.0 - at_cost) / 3, rtol=0, atol=1e-12)
+    assert shaded["credible"][0] == 3
+    priced = at_cost < 1
+    # Each of the three credible bidders expects the other two and itself; a provider that cannot
+    # bid (under the turnover threshold) would expect all three and itself.
+    implied = (1.0 - at_cost[priced]) / (shaded["ratio"][priced, 0] - at_cost[priced])
+    assert np.allclose(np.sort(implied)[:3], 3.0, rtol=0, atol=1e-9)
+    assert np.allclose(np.sort(implied)[3:], 4.0, rtol=0, atol=1e-9)
 
 
 def test_more_rivals_lower_the_prices_paid():
     def mean_price(threshold):
-        runs = [simulate(small({"design.eligibility.min_turnover_gbp": threshold, "design.lots.structure": "national"}), seed)
+        runs = [simulate(small({"design.eligibility.min_turnover_gbp": threshold, "design.lots.structure": "national", **RIVALS}), seed)
                 for seed in (1, 2, 3)]
         return np.mean([r.tables["contracts"]["price_ratio"][0] for r in runs])
 
@@ -55,3 +62,12 @@ def test_more_rivals_lower_the_prices_paid():
 def test_the_fixed_rule_ignores_the_rivals():
     fixed = small({"design.bidding.shading_rule": "fixed", "design.bidding.price_shading": 0.85}).design.bidding
     assert np.allclose(competition.shade(np.array([0.6, 0.6]), np.array([1, 10]), fixed), [0.94, 0.94])
+
+
+def test_a_prime_prices_room_for_the_fee_it_keeps_on_what_it_passes_down():
+    market = _start(small({"design.delivery.prime.management_fee": 0.2, **RIVALS}), 1)
+    terms = bidding.TenderTerms.of(market, False)
+    teams = bidding.form_teams(market, terms)
+    passed = 1.0 - teams[0].shares[0].mean()
+    assert passed > 0
+    assert np.isclose(competition.chain_cost(market, teams[:1], np.array([[0.6]]))[0, 0], 0.6 / (1 - 0.2 * passed))

@@ -432,7 +432,7 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray, terms: Tender
     lot_roots = members.most(rooted[m]) @ covers / per_lot
     credible = competition.credible_bidders(market, teams, lot_ids, lot_presence, income_lot * 12, terms)
     bidders = competition.expected_bidders(credible, competition.participation(market, teams, credible, income_lot * 12))
-    ratio = _asking_ratio(market, break_even, bidders, cost_lot, income_lot)
+    ratio = _asking_ratio(market, teams, break_even, bidders, cost_lot, income_lot)
     funded = _funded(market, lot_ids, referrals, cost, path.outcomes.sum(axis=-1))
     quality = np.clip(QUALITY_WEIGHTS[0] * effect_score[:, None] + QUALITY_WEIGHTS[1] * management[:, None]
                       + design.award.local_presence_weight * lot_roots, 0.0, 1.0)
@@ -449,7 +449,7 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray, terms: Tender
     return {**offers, "risk_fee": risk_fee, "cost": cost, "believed_rate": path.outcomes.sum(axis=-1), "forecast": forecast}
 
 
-def _asking_ratio(market: Market, break_even: np.ndarray, bidders: np.ndarray, cost_lot: np.ndarray, income_lot: np.ndarray) -> np.ndarray:
+def _asking_ratio(market: Market, teams: list[Team], break_even: np.ndarray, bidders: np.ndarray, cost_lot: np.ndarray, income_lot: np.ndarray) -> np.ndarray:
     """[team, lot being let] the price each team asks, as a share of list price: its break-even shaded up by
     the competition it expects (platoons.market.competition); under outcomes finance, the investors' fee."""
     design = market.scenario.design
@@ -457,6 +457,8 @@ def _asking_ratio(market: Market, break_even: np.ndarray, bidders: np.ndarray, c
         # Investors pay providers cost plus an agreed mark-up; the outcome prices are theirs to earn.
         with np.errstate(divide="ignore", invalid="ignore"):
             return cost_lot * (1.0 + design.delivery.outcomes_finance.investor_margin) / income_lot
+    if design.bidding.shading_rule == "rivals":
+        break_even = competition.chain_cost(market, teams, break_even)
     return competition.shade(break_even, bidders, design.bidding)
 
 

@@ -75,6 +75,17 @@ def expected_bidders(credible: np.ndarray, chance: np.ndarray) -> np.ndarray:
     return weighted.sum(axis=0)[None, :] - weighted + 1.0
 
 
+def chain_cost(market, teams, break_even: np.ndarray) -> np.ndarray:
+    """[team, lot being let] the lowest price ratio at which a prime's chain is paid its costs: the
+    chain's break-even grossed up for the management fee the prime keeps on the referrals it passes
+    down (else its subcontractors, paid less the fee, would decline to join); others' break-even."""
+    if market.scenario.design.delivery.model != "prime":
+        return break_even
+    fee = market.scenario.design.delivery.prime.management_fee
+    passed = np.array([1.0 - t.shares[0].mean() if len(t.providers) > 1 else 0.0 for t in teams])
+    return break_even / (1.0 - fee * passed)[:, None]
+
+
 def shade(break_even: np.ndarray, bidders: np.ndarray, bidding) -> np.ndarray:
     """The price ratio a bidder asks: the first-price equilibrium b(c) = c + (1 - c) / n over its
     break-even ratio c; or, under the fixed rule, a set share of the room below the list price

@@ -518,10 +518,11 @@ class Bidding(Model):
     optimism_spread: float = param(0.15, "relative sd", "Spread of bidder optimism.", ge=0, le=3)
     target_margin: float = param(0.05, "share", "Margin on expected cost a bidder prices in.", ge=-0.5, le=1)
     shading_rule: Literal["rivals", "fixed"] = param(
-        "rivals", "rule",
+        "fixed", "rule",
         "How far above break-even a bidder prices: 'rivals' shades by the first-price auction equilibrium with the number "
         "of credible rivals it expects (b = c + (list - c) / n; Vickrey 1961, Krishna 2010; uniform private costs an "
-        "assumption); 'fixed' keeps price_shading of the room below list price whatever the rivals.",
+        "assumption); 'fixed' keeps price_shading of the room below list price whatever the rivals (the default until "
+        "the presets are recalibrated under 'rivals').",
     )
     price_shading: float = param(
         0.85, "share", "Under shading_rule 'fixed': share of the gap between its break-even price and the list price a bidder keeps.",

@@ -26,13 +26,7 @@ def credible_bidders(market, teams, lot_ids: np.ndarray, lot_presence: np.ndarra
     tender's turnover and reserves thresholds, it works in the lot's areas (a regional team only in its
     region), it could absorb the lot at list price, and it may win the lot (small teams only for a
     set-aside lot). `list_value` is [team, lot being let] the lot's yearly value at list prices."""
-    from platoons.market.bidding import _absorbable
-
-    p = market.providers
-    reserves = market.ledger.balances[p.account] / 100.0
-    turnover = np.array([p.turnover_gbp[t.lead] if t.lead >= 0 else p.turnover_gbp[t.providers].sum() for t in teams])
-    cash = np.array([reserves[t.lead] if t.lead >= 0 else reserves[t.providers].sum() for t in teams])
-    limit = np.array([_absorbable(market, t, turnover[i]) for i, t in enumerate(teams)])
+    turnover, cash, limit, _ = _leads(market, teams)
     eligible = (turnover >= terms.min_turnover_gbp) & (cash >= terms.min_reserves_gbp)
     region = np.array([t.region for t in teams])
     in_region = (region[:, None] < 0) | (region[:, None] == market.lots.region[lot_ids][None, :])
@@ -48,24 +42,41 @@ def participation(market, teams, credible: np.ndarray, list_value: np.ndarray) -
     list-price bid costs) and as it could hold (the design's lots-per-provider cap, and what its
     turnover and management can absorb at the typical lot's list value), at most one. A team that
     can hold three of eighteen lots is a sixth of a rival in each."""
-    from platoons.market.bidding import _absorbable
-
-    p, design = market.providers, market.scenario.design
+    design = market.scenario.design
     bidding = design.bidding
-    reserves = np.maximum(market.ledger.balances[p.account] / 100.0, 0.0)
-    cash = np.array([reserves[t.lead] if t.lead >= 0 else reserves[t.providers].sum() for t in teams])
-    turnover = np.array([p.turnover_gbp[t.lead] if t.lead >= 0 else p.turnover_gbp[t.providers].sum() for t in teams])
-    writing = np.array([(1.5 - p.management[t.providers].mean()) * p.bid_cost_factor[t.providers].mean() for t in teams])
+    _, cash, limit, writing = _leads(market, teams)
+    cash = np.maximum(cash, 0.0)
     lots = credible.sum(axis=1)
     typical = np.where(credible, list_value, 0.0).sum(axis=1) / np.maximum(lots, 1)
     cost = (bidding.bid_cost_gbp + bidding.bid_cost_share * typical) * writing
     with np.errstate(divide="ignore", invalid="ignore"):
         affordable = np.where(cost > 0, np.floor(bidding.bid_budget_share * cash / cost), np.inf)
-        holdable = np.where(typical > 0, np.floor([_absorbable(market, t, turnover[i]) for i, t in enumerate(teams)] / typical), np.inf)
+        holdable = np.where(typical > 0, np.floor(limit / typical), np.inf)
     holdable = np.maximum(holdable, 1.0)
     if design.lots.max_lots_per_provider is not None:
         holdable = np.minimum(holdable, design.lots.max_lots_per_provider)
     return np.clip(np.minimum(affordable, holdable) / np.maximum(lots, 1), 0.0, 1.0)
+
+
+def _leads(market, teams) -> tuple[np.ndarray, ...]:
+    """[team] the turnover, reserves (GBP) and absorbable yearly value of each team's lead (a
+    consortium's members together), and its bid-writing cost factor."""
+    from platoons.market.bidding import _absorbable_by
+
+    p = market.providers
+    reserves = market.ledger.balances[p.account] / 100.0
+    lead = np.array([t.lead for t in teams])
+    led = lead >= 0
+    size = np.array([len(t.providers) for t in teams])
+    members = np.concatenate([t.providers for t in teams]).astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(size)[:-1]])
+    total = lambda values: np.add.reduceat(values[members], starts)  # noqa: E731
+    safe = np.maximum(lead, 0)
+    turnover = np.where(led, p.turnover_gbp[safe], total(p.turnover_gbp))
+    cash = np.where(led, reserves[safe], total(reserves))
+    management = np.where(led, p.management[safe], total(p.management) / size)
+    writing = (1.5 - total(p.management) / size) * total(p.bid_cost_factor) / size
+    return turnover, cash, _absorbable_by(market, turnover, management), writing
 
 
 def expected_bidders(credible: np.ndarray, chance: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from platoons.population import build_world, synthesize_providers
 from platoons.scenario.schema import Scenario
 from platoons.market.lots import build_lots
 
-STREAMS = ("population", "referrals", "routing", "delivery", "tender", "dynamics", "entry", "evaluation")
+STREAMS = ("population", "referrals", "routing", "delivery", "tender", "dynamics", "entry", "evaluation", "forecast")
 
 
 @dataclass

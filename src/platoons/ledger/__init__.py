@@ -55,6 +55,7 @@ class Kind(IntEnum):
     MOBILISATION = 21  # an incoming holder setting up a lot it takes over
     TRANSFER = 22  # moving a person's case (and staff) to a new provider
     INHERITED = 23  # the commissioner paying an incoming provider for each person on a caseload it takes over
+    RECONCILIATION = 24  # yearly settlement of volumes outside a contract's volume band (either way)
 
 
 class Role(IntEnum):

@@ -8,13 +8,13 @@ expects a margin, and can carry the payment-by-results exposure with its reserve
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 
 from platoons.ledger import Account, Kind, Role
-from platoons.market import diagnostics
+from platoons.market import competition, diagnostics, forecasts, investors
 from platoons.market.prices import expected_path, income_by_month, income_per_referral, outcome_risk_share, worst_cash_position
 from platoons.market import record
 from platoons.market.state import Market
@@ -48,6 +48,7 @@ class Win:
     replacements: tuple[int, ...] = ()  # alliance
     bid_outcome_rate: np.ndarray | None = None  # [group] outcomes per referral the bid expected
     bid_spend_gbp: np.ndarray | None = None  # [group] delivery cost per referral the bid expected
+    forecast_referrals: dict = field(default_factory=dict)  # lot -> [group] monthly referrals the bid planned for
 
 
 # Who carries the payment-by-results exposure a bidder must be able to bear with its reserves.
@@ -91,6 +92,7 @@ def _tender(market: Market, teams: list[Team], lot_ids: np.ndarray, terms: Tende
             teams = [_without(market, team, declined) for team in teams]
             funnel.teams = teams
             offers = _price(market, teams, lot_ids, terms)
+    funnel.credible, funnel.expected_bidders = offers["credible"][lot_ids], offers["expected_bidders"][lot_ids]
     bids, bid_team, bid_lots, bid_ratio = _choose_bids(market, teams, lot_ids, offers, terms, funnel)
     market.count("bids", len(bids))
     small = market.providers.is_small(market.small_max)
@@ -109,8 +111,9 @@ def _tender(market: Market, teams: list[Team], lot_ids: np.ndarray, terms: Tende
             t = bid_team[i]
             fee = offers["cost"][t] * (1.0 + market.scenario.design.delivery.outcomes_finance.investor_margin)
             fee = fee if market.scenario.design.delivery.model == "outcomes_finance" else None
+            planned = {int(l): offers["forecast"][t, j] for j, l in enumerate(lot_ids) if int(l) in bid_lots[i]}
             wins.append(Win(teams[t], bid_lots[i], bid_ratio[i], offers["risk_fee"][t] * bid_ratio[i], fee,
-                            bid_outcome_rate=offers["believed_rate"][t], bid_spend_gbp=offers["cost"][t]))
+                            bid_outcome_rate=offers["believed_rate"][t], bid_spend_gbp=offers["cost"][t], forecast_referrals=planned))
     record.bids(market, [sum(offers["reserve"][l] for l in lots) for lots in bid_lots], [bid.bidder_id for bid in bids],
                 [_band_of(market, teams[t]) for t in bid_team], [bid.bid_id in won for bid in bids])
     return wins
@@ -225,7 +228,7 @@ def list_value_per_year(market: Market) -> np.ndarray:
     typical = world.no_support_hazard + monthly_hazard(p.effectiveness[p.active].mean(axis=0)) * 0.8
     path = expected_path(world, typical, market.prices)
     per_referral = income_per_referral(path, market.prices, mult) + mult[0] * market.prices.block
-    return market.lots.referrals @ per_referral * 12
+    return forecasts.contracted(market) @ per_referral * 12
 
 
 def _supply_chain(p, candidates: np.ndarray, n_tier1: int, n_tier2: int) -> tuple[np.ndarray, np.ndarray]:
@@ -385,7 +388,8 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray, terms: Tender
     design, dynamics = scenario.design, scenario.sector.dynamics
     months = design.contract.length_months
     mult = contract_multipliers(market)
-    referrals = market.lots.referrals[lot_ids]  # [lot being let, group]
+    referrals = forecasts.contracted(market)[lot_ids]  # [lot being let, group] the published forecast
+    forecast = forecasts.bidders_forecasts(market, len(teams), lot_ids)  # [team, lot being let, group] each team's own
     n_groups = len(world.group_names)
 
     # One row per team member, summed per team: the teams' members laid end to end.
@@ -411,16 +415,10 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray, terms: Tender
         outcome_pay = mult[3] * market.prices.outcome * path.outcomes.sum(-1) + mult[4] * market.prices.sustainment * path.sustainment_payments.sum(-1)
         risk_fee = outcome_pay  # expected outcome pay per referral; a subcontractor gets the share it does not risk
 
-    income_lot = income @ referrals.T  # [team, lot] per month at list prices
-    cost_lot = cost @ referrals.T + compliance[:, None]
+    income_lot = np.einsum("tg,tlg->tl", income, forecast)  # [team, lot] per month at list prices, on its forecast
+    cost_lot = np.einsum("tg,tlg->tl", cost, forecast) + compliance[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         break_even = cost_lot * (1.0 + design.bidding.target_margin) / (income_lot * (1.0 - coordination[:, None]))
-    # A bidder asks for more than break-even: it keeps a share of the room below the list price.
-    ratio = np.where(break_even < 1.0, break_even + design.bidding.price_shading * (1.0 - break_even), break_even)
-    if design.delivery.model == "outcomes_finance":
-        # Investors pay providers cost plus an agreed mark-up; the outcome prices are theirs to earn.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = cost_lot * (1.0 + design.delivery.outcomes_finance.investor_margin) / income_lot
     # The commissioner's reserve: list prices at the sector's typical performance, over the contract.
     reserve = list_value_per_year(market)[lot_ids] / 12 * months
 
@@ -432,30 +430,60 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray, terms: Tender
     rooted = _rootedness(market)
     lot_presence = members.most(presence[m]) @ covers / per_lot
     lot_roots = members.most(rooted[m]) @ covers / per_lot
+    credible = competition.credible_bidders(market, teams, lot_ids, lot_presence, income_lot * 12, terms)
+    bidders = competition.expected_bidders(credible, competition.participation(market, teams, credible, income_lot * 12))
+    ratio = _asking_ratio(market, teams, break_even, bidders, cost_lot, income_lot)
+    funded = _funded(market, lot_ids, referrals, cost, path.outcomes.sum(axis=-1))
     quality = np.clip(QUALITY_WEIGHTS[0] * effect_score[:, None] + QUALITY_WEIGHTS[1] * management[:, None]
                       + design.award.local_presence_weight * lot_roots, 0.0, 1.0)
-    exposure = _exposure(market, path, cost_rate, ratio * (1 - coordination)[:, None], referrals, (lot_presence > 0) & (ratio <= terms.price_cap))
+    exposure = _exposure(market, path, cost_rate, ratio * (1 - coordination)[:, None], forecast, (lot_presence > 0) & (ratio <= terms.price_cap))
     by_lot = {
         "ratio": (ratio, np.inf), "quality": (quality, 0.0), "exposure": (exposure, np.inf),
         "annual_value": (np.minimum(ratio, terms.price_cap) * income_lot * 12, 0.0), "lot_presence": (lot_presence, 0.0),
+        "funded": (funded, False),
     }
     offers = {name: _spread(values, lot_ids, len(market.lots), empty) for name, (values, empty) in by_lot.items()}
     offers["reserve"] = _spread(reserve[None, :], lot_ids, len(market.lots), 0.0)[0]
-    return {**offers, "risk_fee": risk_fee, "cost": cost, "believed_rate": path.outcomes.sum(axis=-1)}
+    offers["credible"] = _spread(credible.sum(axis=0)[None, :].astype(float), lot_ids, len(market.lots), 0.0)[0]
+    offers["expected_bidders"] = _spread(bidders.mean(axis=0)[None, :], lot_ids, len(market.lots), 0.0)[0]
+    return {**offers, "risk_fee": risk_fee, "cost": cost, "believed_rate": path.outcomes.sum(axis=-1), "forecast": forecast}
+
+
+def _asking_ratio(market: Market, teams: list[Team], break_even: np.ndarray, bidders: np.ndarray, cost_lot: np.ndarray, income_lot: np.ndarray) -> np.ndarray:
+    """[team, lot being let] the price each team asks, as a share of list price: its break-even shaded up by
+    the competition it expects (platoons.market.competition); under outcomes finance, the investors' fee."""
+    design = market.scenario.design
+    if design.delivery.model == "outcomes_finance":
+        # Investors pay providers cost plus an agreed mark-up; the outcome prices are theirs to earn.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return cost_lot * (1.0 + design.delivery.outcomes_finance.investor_margin) / income_lot
+    if design.bidding.shading_rule == "rivals":
+        break_even = competition.chain_cost(market, teams, break_even)
+    return competition.shade(break_even, bidders, design.bidding)
+
+
+def _funded(market: Market, lot_ids: np.ndarray, referrals: np.ndarray, cost: np.ndarray, believed_rate: np.ndarray) -> np.ndarray:
+    """[team, lot being let] whether the team has a backer: investors under outcomes finance
+    (platoons.market.investors), its own reserves otherwise."""
+    rules = market.scenario.design.delivery.outcomes_finance
+    if market.scenario.design.delivery.model != "outcomes_finance":
+        return np.ones((len(cost), len(lot_ids)), bool)
+    return investors.willing(market, lot_ids, referrals, cost * (1.0 + rules.investor_margin), believed_rate)
 
 
 def _exposure(market: Market, path, cost_rate: np.ndarray, paid_ratio: np.ndarray, referrals: np.ndarray,
               feasible: np.ndarray) -> np.ndarray:
     """[team, lot being let] payment-by-results exposure: the deepest cash position of a lot's steady
-    monthly inflow at the team's price, worked out only where the team could bid (inf elsewhere)."""
+    monthly inflow (`referrals` [team, lot being let, group], as the team forecasts it) at the team's price,
+    worked out only where the team could bid (inf elsewhere)."""
     months = market.scenario.design.contract.length_months
     mult = contract_multipliers(market)
     flows = income_by_month(path, market.prices, mult)
     flows[..., 0] += mult[0] * market.prices.block
     team, lot = np.nonzero(feasible)
     # Net cash month by month after referral, per (team, lot): income at the team's price less cost.
-    income = np.einsum("pg,pgm->pm", referrals[lot], flows[team])
-    cost = np.einsum("pg,pgm->pm", referrals[lot], cost_rate[team, :, None] * path.on_caseload[team])
+    income = np.einsum("pg,pgm->pm", referrals[team, lot], flows[team])
+    cost = np.einsum("pg,pgm->pm", referrals[team, lot], cost_rate[team, :, None] * path.on_caseload[team])
     exposure = np.full(feasible.shape, np.inf)
     exposure[team, lot] = -worst_cash_position(paid_ratio[team, lot, None] * income - cost, months)
     return exposure
@@ -533,7 +561,8 @@ def _choose_bids(market: Market, teams: list[Team], lot_ids: np.ndarray, offers:
         # A lead passing all risk down carries none of it, even of a lot it could not price.
         exposure = offers["exposure"][t, lot_ids] * carried if carried > 0 else np.zeros(len(lot_ids))
         risk = exposure <= bearable
-        ok = present & margin & absorb & risk
+        funded = offers["funded"][t, lot_ids].astype(bool)
+        ok = present & margin & funded & absorb & risk
         writing = (1.5 - p.management[m].mean()) * p.bid_cost_factor[m].mean()
         cost = (bidding.bid_cost_gbp + bidding.bid_cost_share * value) * writing
         profit = value * (1.0 - ratio)
@@ -544,7 +573,7 @@ def _choose_bids(market: Market, teams: list[Team], lot_ids: np.ndarray, offers:
             if ok[j] and spent + cost[j] <= budget:
                 spent += cost[j]
                 chosen.append(j)
-        funnel.stages(t, present, absorb, margin, risk, np.isin(np.arange(len(lot_ids)), chosen), exposure, ratio)
+        funnel.stages(t, present, absorb, margin, funded, risk, np.isin(np.arange(len(lot_ids)), chosen), exposure, ratio)
         for j in chosen:
             lot = int(lot_ids[j])
             bids.append(Bid(f"{team.bidder_id}-r{team.region}-l{lot}", team.bidder_id, (str(lot),),

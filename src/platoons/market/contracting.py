@@ -82,7 +82,7 @@ def _placements(market: Market, wins: list[Win], first_contract: int) -> Placeme
         hazard = world.no_support_hazard[None, :] + monthly_hazard(p.effectiveness[m]) * quality[:, None]
         months_on_caseload = expected_path(world, hazard, market.prices).caseload_months  # [member, group]
         for lot in win.lots:
-            inflow = market.lots.referrals[lot]  # [group] per month
+            inflow = win.forecast_referrals.get(lot, market.lots.referrals[lot])  # [group] per month the winner planned for
             for i, provider in enumerate(m):
                 rows["contract"].append(c)
                 rows["lot"].append(lot)

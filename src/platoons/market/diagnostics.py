@@ -7,6 +7,7 @@ A team reaches a bid for a lot through a funnel of tests, applied where the bidd
     present    it works in the lot's areas (and, for a prime, leads a chain in the lot's region)
     absorb     the lot's yearly value is within what its turnover and management can absorb
     margin     it expects a margin at a price within the tender's price cap
+    funded     investors would fund it (outcomes finance: platoons.market.investors; always so otherwise)
     risk       its reserves can carry the lot's payment-by-results cash exposure
     bid        it bid (it could pay for writing the bid)
 
@@ -22,10 +23,11 @@ import math
 
 import numpy as np
 
-STAGES = ("eligible", "present", "absorb", "margin", "risk", "bid")
+STAGES = ("eligible", "present", "absorb", "margin", "funded", "risk", "bid")
 
 # The binding reason named after the first stage no team passed.
-REASONS = {"present": "not_present", "absorb": "absorbability", "margin": "no_margin", "risk": "reserves", "bid": "bid_budget"}
+REASONS = {"present": "not_present", "absorb": "absorbability", "margin": "no_margin", "funded": "no_investor", "risk": "reserves",
+           "bid": "bid_budget"}
 
 
 class Funnel:
@@ -43,6 +45,8 @@ class Funnel:
         self.exposure = np.full(shape, np.inf)  # cash exposure the team would carry
         self.bearable = np.zeros(len(teams))  # exposure its reserves can carry
         self.ratio = np.full(shape, np.inf)  # price asked as a share of list price
+        self.credible = np.zeros(len(self.lot_ids))  # credible bidders each lot drew (platoons.market.competition)
+        self.expected_bidders = np.zeros(len(self.lot_ids))  # bidders the teams expected, on average
 
     def team(self, t: int, *, turnover: float, reserves: float, limit: float, bearable: float, turnover_ok: bool,
              eligible: bool) -> None:
@@ -50,10 +54,10 @@ class Funnel:
         self.turnover_ok[t] = turnover_ok
         self.passed["eligible"][t] = eligible
 
-    def stages(self, t: int, present, absorb, margin, risk, bid, exposure, ratio) -> None:
+    def stages(self, t: int, present, absorb, margin, funded, risk, bid, exposure, ratio) -> None:
         """Record team t's tests for every lot; each stage counts only teams that passed the ones before."""
         running = self.passed["eligible"][t].copy()
-        for stage, ok in zip(STAGES[1:], (present, absorb, margin, risk, bid)):
+        for stage, ok in zip(STAGES[1:], (present, absorb, margin, funded, risk, bid)):
             running &= np.asarray(ok, bool)
             self.passed[stage][t] = running
         self.exposure[t], self.ratio[t] = exposure, ratio
@@ -64,7 +68,7 @@ def record(market, funnel: Funnel, wins, relaxed: bool) -> None:
     lots = market.lots
     let = {int(l) for win in wins for l in win.lots}
     value = _lot_values(market, funnel.lot_ids)
-    small = _small_teams(market, funnel.teams)
+    small = small_teams(market, funnel.teams)
     round_ = int(market.events.get("tenders", 0.0))
     for j, lot in enumerate(funnel.lot_ids):
         lot = int(lot)
@@ -72,7 +76,8 @@ def record(market, funnel: Funnel, wins, relaxed: bool) -> None:
         could_win = small if reserved else np.ones(len(funnel.teams), bool)
         counts = {stage: int((funnel.passed[stage][:, j] & could_win).sum()) for stage in STAGES}
         row = {"lot": lots.names[lot], "month": market.month, "round": round_, "relaxed": bool(relaxed),
-               "set_aside": reserved, "teams": int(could_win.sum()), **counts, "let": lot in let,
+               "set_aside": reserved, "teams": int(could_win.sum()), "credible": int(funnel.credible[j]),
+               "expected_bidders": float(funnel.expected_bidders[j]), **counts, "let": lot in let,
                "reason": "", "needed_gbp": math.nan, "best_gbp": math.nan}
         if lot not in let:
             row.update(_binding(market, funnel, j, could_win, counts, value[j], relaxed))
@@ -127,7 +132,7 @@ def _lot_values(market, lot_ids: np.ndarray) -> np.ndarray:
     return list_value_per_year(market)[lot_ids]
 
 
-def _small_teams(market, teams) -> np.ndarray:
+def small_teams(market, teams) -> np.ndarray:
     """Teams whose leads (every member of a consortium) are small providers."""
     is_small = market.providers.is_small(market.small_max)
     return np.array([bool(is_small[t.providers if t.lead < 0 else [t.lead]].all()) for t in teams], dtype=bool)
@@ -168,6 +173,9 @@ def reason_in_words(row: dict, model: str = "direct") -> str:
         return f"no {who} can absorb {gbp(needed)} a year; the largest {who}'s limit is {gbp(best)}"
     if reason == "no_margin":
         return f"no {who} expects a margin at the price cap; the cheapest would need {best:.2f} times the list price"
+    if reason == "no_investor":
+        return (f"no investor would fund a {who} for it: none expected a return above the hurdle given the thresholds, "
+                f"the cap and the comparison group, or investors had lost money on earlier cohorts")
     if reason == "reserves":
         return (f"no {who} can carry the payment-by-results risk: the smallest cash exposure is {gbp(needed)}, "
                 f"the most any can bear is {gbp(best)}")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from platoons.ledger import Account, Kind, Role, to_pence
-from platoons.market import alliance, commissioning, effort, exits, outcomes_finance, performance, record, stewardship
+from platoons.market import alliance, commissioning, effort, exits, forecasts, outcomes_finance, performance, record, stewardship
 from platoons.market.contracting import cohort_of, let_lots, open_cohort_if_due, reassign
 from platoons.market.prices import outcome_risk_share
 from platoons.market.state import Market
@@ -323,7 +323,7 @@ def _gross_payments(market: Market, month: Month) -> dict[Kind, np.ndarray]:
     mult = prices.multipliers_for(_payment_years(market, start)) * (ratio * live)[:, None]  # [placement, payment type]
     # Outcomes of work done under a contract that ended in good order are still paid to whoever did it.
     mult[:, 3:] += prices.multipliers_for(_payment_years(market, start))[:, 3:] * (ratio * run_off)[:, None]
-    expected = market.lots.referrals[pl.lot] * pl.share  # block pays for expected, not actual, referrals
+    expected = forecasts.contracted(market)[pl.lot] * pl.share  # block pays for the contracted, not actual, referrals
     per_group = {
         Kind.BLOCK: expected * prices.block,
         Kind.FEE: month.served * prices.fee,
@@ -335,6 +335,7 @@ def _gross_payments(market: Market, month: Month) -> dict[Kind, np.ndarray]:
     for kind, amounts in by_group.items():
         market.payments_by_group[int(kind)] += amounts.sum(axis=0)
     record.payments(market, by_group)
+    forecasts.note_volume_pay(market, by_group)
     return {kind: amounts.sum(axis=1) for kind, amounts in by_group.items()}
 
 
@@ -401,7 +402,8 @@ def delivery_costs(market: Market, month: Month) -> dict[Kind, np.ndarray]:
     pl, p, world = market.placements, market.providers, market.world
     dynamics = market.scenario.sector.dynamics
     live = market.placements.live(market)
-    staff = month.staff_cost_gbp(world, market.scenario.sector.effort.variable_cost_share).sum(axis=1)
+    # At the effort given; part of it fixed on the places the holder planned (platoons.market.forecasts).
+    staff = forecasts.staff_cost(market, month.served, month.staff_cost_gbp(world, market.scenario.sector.effort.variable_cost_share))
     # Compliance and reporting fall once a month on each provider's part of a lot that has people
     # to report on, whatever the number of cohorts; the cost is spread over its cohorts by caseload.
     served = month.served.sum(axis=1) * live
@@ -480,6 +482,7 @@ def _fail(market: Market, provider: int, exit_kind: str = "insolvency", cause: s
 
 def close_year(market: Market) -> None:
     """Learning from experience, surplus into capacity, shrinking without income, entry."""
+    forecasts.reconcile(market)  # volumes outside a contract's band, before the year's referrals are cleared
     p, pl = market.providers, market.placements
     dynamics = market.scenario.sector.dynamics
     referral_months = market.scenario.world.referral_months

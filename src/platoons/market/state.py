@@ -38,6 +38,7 @@ class Contract:
     mobilising_until: int = -1  # month until which an incoming holder delivers at reduced quality
     bid_outcome_rate: np.ndarray | None = None  # [group] outcomes per referral the winning bid expected
     bid_spend_gbp: np.ndarray | None = None  # [group] delivery cost per referral the winning bid expected
+    volume_pay_gbp: float = 0.0  # volume-related pay this year, for the volume band (platoons.market.forecasts)
 
     @property
     def run_off(self) -> bool:

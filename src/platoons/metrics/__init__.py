@@ -104,8 +104,9 @@ def compute_metrics(run) -> dict[str, float]:
     ts, journal, providers = run.timeseries, run.journal, run.providers
     groups = [g.name for g in run.scenario.world.need_groups]
     # What the commissioner paid out, less what alliance members paid back of an overspend.
-    spend = _paid(journal, payer=Account.COMMISSIONER, kinds=COMMISSIONER_PAYMENTS + (Kind.GRANT, Kind.MOBILISATION, Kind.TRANSFER) + COMMISSIONING_COSTS) - _paid(
-        journal, kinds=(Kind.PAIN_SHARE,))
+    # Volume reconciliations count either way: top-ups paid out, clawbacks paid back.
+    spend = _paid(journal, payer=Account.COMMISSIONER, kinds=COMMISSIONER_PAYMENTS + (Kind.GRANT, Kind.MOBILISATION, Kind.TRANSFER, Kind.RECONCILIATION) + COMMISSIONING_COSTS) - _paid(
+        journal, kinds=(Kind.PAIN_SHARE,)) - (_paid(journal, kinds=(Kind.RECONCILIATION,)) - _paid(journal, payer=Account.COMMISSIONER, kinds=(Kind.RECONCILIATION,)))
     outcomes = float(ts["outcomes"].sum())
     referrals = float(ts["referrals"].sum())
     staff = _paid(journal, kinds=(Kind.STAFF,))

@@ -9,7 +9,8 @@ provider_flows   each year, kind and last role: providers entering, failing and 
 exits            every hand-back, withdrawal, insolvency and closure: who, role, kind, size band, month, cause, people
 stewardship      what the commissioner did for each lot left without a holder, when, and what it cost
 transitions      each lot that changed hands: when, from and to whom, people moved, what it cost the incoming holder
-diagnostics      each lot of each tender: teams eligible, present, able to absorb it, expecting a margin, able to carry
+diagnostics      each lot of each tender: teams, credible bidders and the bidders teams expected
+                 (their prices shade by it), teams eligible, present, able to absorb it, expecting a margin, funded by investors, able to carry
                  the risk and bidding; for a lot not let, the binding reason (platoons.market.diagnostics)
 affordability    before the tender, each need group: what the payment table pays and what delivery typically costs
                  per referral, the share of providers that would cover their costs, expected spend and the budget
@@ -54,8 +55,9 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "transitions": (("lot", "text"), ("month", "int"), ("from_providers", "text"), ("to_providers", "text"),
                     ("people", "int"), ("cost_gbp", "float")),
     "diagnostics": (("lot", "text"), ("month", "int"), ("round", "int"), ("relaxed", "flag"), ("set_aside", "flag"),
-                    ("teams", "int"), ("eligible", "int"), ("present", "int"), ("absorb", "int"), ("margin", "int"),
-                    ("risk", "int"), ("bid", "int"), ("let", "flag"), ("reason", "text"), ("needed_gbp", "float"),
+                    ("teams", "int"), ("credible", "int"), ("expected_bidders", "float"),
+                    ("eligible", "int"), ("present", "int"), ("absorb", "int"), ("margin", "int"),
+                    ("funded", "int"), ("risk", "int"), ("bid", "int"), ("let", "flag"), ("reason", "text"), ("needed_gbp", "float"),
                     ("best_gbp", "float")),
     "affordability": (("group", "text"), ("paid_per_referral_gbp", "float"), ("cost_per_referral_gbp", "float"),
                       ("covered_share", "float"), ("referrals_per_year", "float"), ("expected_spend_gbp_per_year", "float"),

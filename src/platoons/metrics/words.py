@@ -23,8 +23,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "outcome_rate_served": ("Outcome rate among people served", "Sustained outcomes over the run divided by the "
                                                                 "referrals that reached a provider (people turned away "
                                                                 "are left out)."),
-    "spend_gbp": ("Commissioner spend", "What the commissioner paid contract holders, plus capacity grants, mobilisation "
-                                        "and transfer costs and its own costs of tendering, managing and evaluating "
+    "spend_gbp": ("Commissioner spend", "What the commissioner paid contract holders (volume reconciliations net of "
+                                        "clawbacks included), plus capacity grants, mobilisation and transfer costs and its own costs of tendering, managing and evaluating "
                                         "contracts, less any overspend paid back, over the run: a total, not divided by "
                                         "anything."),
     "spend_vs_budget": ("Spend against budget", "The commissioner's spend per year divided by its budget "

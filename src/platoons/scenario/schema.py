@@ -281,6 +281,10 @@ class SectorDynamics(Model):
         1.0, "elasticity", "How fast quality falls when caseload exceeds capacity.", ge=0, le=5
     )
     capacity_headroom: float = param(0.1, "share", "Spare places a winner plans above its expected caseload.", ge=0, le=2)
+    fixed_cost_share: float = param(
+        0.0, "share", "Share of front-line cost that is fixed: staff and premises for the caseload a holder planned on its "
+        "forecast, paid whether or not the places fill.", ge=0, le=1,
+    )
     compliance_gbp_per_month: float = param(
         3000.0, "GBP/contract-month", "Monthly contract compliance and reporting cost at middling management capacity.", ge=0
     )
@@ -513,6 +517,12 @@ class OutcomesFinanceRules(Model):
     max_payments_gbp: float | None = param(
         None, "GBP", "Most the commissioner pays investors over the run (Peterborough: GBP 8m).", PETERBOROUGH, ge=0
     )
+    investor_hurdle: float = param(
+        0.05, "share/year",
+        "Yearly return investors must expect (on the provider's own expected outcomes, given the thresholds, the cap and "
+        "the comparison group) before they fund a contract; investors who have lost money on evaluated cohorts fund no more.",
+        "assumption: social investors accept below-market returns", ge=-1, le=1,
+    )
 
 
 class Delivery(Model):
@@ -528,6 +538,12 @@ class Delivery(Model):
 class ContractTerms(Model):
     length_months: int = param(84, "months", "Contract length.", "taen.org.uk: about 7 years", ge=1)
     retender: bool = param(True, "flag", "Re-tender at contract end (else contracts run to the end of the run).")
+    volume_band: float | None = param(
+        None, "share",
+        "Each year the commissioner reconciles volume-related pay (block, fees, attachment) when referrals fall outside "
+        "this share either side of the contracted volume, to what it would be at the band's edge (None: no reconciliation).",
+        "JC 2014: fee-for-service on volume bands with annual reconciliation (band width an assumption)", ge=0, le=1,
+    )
 
 
 class AwardWeights(Model):
@@ -541,9 +557,28 @@ class Bidding(Model):
     )
     optimism_spread: float = param(0.15, "relative sd", "Spread of bidder optimism.", ge=0, le=3)
     target_margin: float = param(0.05, "share", "Margin on expected cost a bidder prices in.", ge=-0.5, le=1)
+    shading_rule: Literal["rivals", "fixed"] = param(
+        "fixed", "rule",
+        "How far above break-even a bidder prices: 'rivals' shades by the first-price auction equilibrium with the number "
+        "of credible rivals it expects (b = c + (list - c) / n; Vickrey 1961, Krishna 2010; uniform private costs an "
+        "assumption); 'fixed' keeps price_shading of the room below list price whatever the rivals (the default until "
+        "the presets are recalibrated under 'rivals').",
+    )
     price_shading: float = param(
-        0.85, "share", "Share of the gap between its break-even price and the list price a bidder keeps.",
+        0.85, "share", "Under shading_rule 'fixed': share of the gap between its break-even price and the list price a bidder keeps.",
         "assumption, set so that winning discounts sit near NAO 2012's 6%", ge=0, le=1,
+    )
+    volume_bias: float = param(
+        0.0, "share", "Share by which the referrals that arrive differ from the forecast a lot is let and priced on "
+        "(negative: fewer arrive than forecast).", ge=-0.9, le=5,
+    )
+    volume_error: float = param(
+        0.0, "log sd", "Spread of each bidder's own forecast of a lot's referrals around the published forecast (mean-one lognormal).",
+        ge=0, le=2,
+    )
+    mix_error: float = param(
+        0.0, "log sd", "Spread of each bidder's forecast of a lot's need-group mix (mean-one lognormal by group; the total is kept).",
+        ge=0, le=2,
     )
     bid_cost_gbp: float = param(15_000.0, "GBP/bid", "Fixed cost of writing one bid.", ge=0)
     bid_cost_share: float = param(0.002, "share of annual value", "Variable bid cost per bid.", ge=0, le=0.2)

@@ -106,4 +106,6 @@ def test_transforming_rehabilitation_owners_lose_money_on_the_volume_shortfall()
 
     as_let, on_what_arrives = owners({}), owners({"design.bidding.volume_bias": 0.0})
     assert (as_let < 0).any()
-    assert as_let.sum() < 0.7 * on_what_arrives.sum()
+    # Paid mostly by fees, owners give the minimum service (platoons.market.effort), which cuts what a
+    # shortfall costs them; still a fifth or more of their profit goes.
+    assert as_let.sum() < 0.8 * on_what_arrives.sum()

@@ -35,7 +35,9 @@ def choose(market: Market, added_hazard: np.ndarray) -> np.ndarray:
     world = market.world
     lasting = (1.0 - world.job_loss) ** world.sustain_months  # a start is paid only if the job lasts
     gain = worth_of_outcome(market) * added_hazard * lasting[None, :]
-    cost = 2.0 * rules.variable_cost_share * world.cost_to_serve_gbp[None, :] * cost_borne(market)[:, None]
+    # Only the part of staff cost that is not fixed on the places planned responds to effort.
+    flexible = 1.0 - market.scenario.sector.dynamics.fixed_cost_share
+    cost = 2.0 * rules.variable_cost_share * flexible * world.cost_to_serve_gbp[None, :] * cost_borne(market)[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         chosen = np.where(cost > 0, gain / cost, 1.0)
     return np.clip(chosen, rules.floor, 1.0)

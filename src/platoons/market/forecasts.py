@@ -57,6 +57,7 @@ def staff_cost(market, served: np.ndarray, at_effort_gbp: np.ndarray) -> np.ndar
     fixed_share = market.scenario.sector.dynamics.fixed_cost_share
     if fixed_share == 0 or len(pl) == 0:
         return variable
+    full = (served * world.cost_to_serve_gbp).sum(axis=1)  # staff hired for the caseload cost the same whatever the effort
     live = pl.live(market)
     unit = _delivery_units(pl)
     places = np.zeros(unit.max() + 1)
@@ -64,7 +65,7 @@ def staff_cost(market, served: np.ndarray, at_effort_gbp: np.ndarray) -> np.ndar
     planned = places / (1.0 + market.scenario.sector.dynamics.capacity_headroom)
     people = served.sum(axis=1) * live
     unit_people = np.bincount(unit, weights=people, minlength=len(places))
-    unit_cost = np.bincount(unit, weights=variable * live, minlength=len(places))
+    unit_cost = np.bincount(unit, weights=full * live, minlength=len(places))
     per_person = unit_cost / np.maximum(unit_people, 1e-12)
     # A part of a lot with nobody this month still pays for its places, at the mean cost to serve.
     per_person = np.where(unit_people > 0, per_person, float(world.cost_to_serve_gbp.mean()))

@@ -343,6 +343,8 @@ def _without(market: Market, team: Team, declined: set[tuple[int, int]], earning
     if keep.all():
         return team
     roles, members = team.roles[keep], team.providers[keep]
+    if _routes_by_profit(market) and market.scenario.design.delivery.prime.minimum_named_share == 0 and team.shares[~keep].sum() == 0:
+        return Team(team.bidder_id, team.lead, members, roles, team.shares[keep], team.region)  # planned nothing for those who left
     return Team(team.bidder_id, team.lead, members, roles, _chain_shares(market, members, roles, team.region, earnings), team.region)
 
 

@@ -112,7 +112,11 @@ def route(chain: Offers, flow: np.ndarray, floor: float, obliged: bool = False) 
     members = len(chain.room)
     if obliged:
         return _fill(chain, np.ones(chain.value.shape, bool), flow, floor)[0]
-    willing = np.ones(members, bool)
+    # Those that could not cover their compliance cost even with the best of what they would take are out at once.
+    gain = np.maximum(chain.margin, 0.0)
+    best = np.minimum(chain.room * (gain / np.maximum(chain.load, 1e-12)).max(axis=1), gain @ flow)
+    willing = best >= chain.fixed
+    willing[0] = True
     for _ in range(members):
         shares, chosen = _fill(chain, (chain.margin >= 0) & willing[:, None], flow, floor)
         surplus = (chosen * flow * chain.margin).sum(axis=1) - chain.fixed * (chosen.sum(axis=1) > 0)
@@ -133,18 +137,24 @@ def _fill(chain: Offers, takes: np.ndarray, flow: np.ndarray, floor: float) -> t
     flow = np.maximum(flow, 1e-9)
     left = flow * (1.0 - shares.sum(axis=0))
     room = chain.room - (shares * flow * chain.load).sum(axis=1)
-    chosen = np.zeros_like(shares)
     takes = takes.copy()
     takes[0] = True
-    for cell in np.lexsort((np.arange(members * groups), -chain.value.ravel())):
-        i, g = divmod(int(cell), groups)
-        if left[g] <= 1e-12 or room[i] <= 0 or not takes[i, g]:
+    cells = np.lexsort((np.arange(members * groups), -chain.value.ravel()))
+    cells = cells[takes.ravel()[cells]]
+    taken = np.zeros(members * groups)
+    # Plain Python numbers: the loop is short (members x groups) but runs for every team in a tender.
+    left, room, load, out = left.tolist(), room.tolist(), chain.load.ravel().tolist(), taken.tolist()
+    for cell in cells.tolist():
+        i, g = divmod(cell, groups)
+        if left[g] <= 1e-12 or room[i] <= 0:
             continue
-        take = left[g] if chain.load[i, g] <= 0 else min(left[g], room[i] / chain.load[i, g])
-        chosen[i, g] += take / flow[g]
+        take = left[g] if load[cell] <= 0 else min(left[g], room[i] / load[cell])
+        out[cell] += take
         left[g] -= take
-        room[i] -= take * chain.load[i, g]
-    chosen[0] += np.maximum(left, 0.0) / flow
+        room[i] -= take * load[cell]
+    chosen = np.array(out).reshape(members, groups)
+    chosen[0] += np.maximum(left, 0.0)
+    chosen /= flow
     return shares + chosen, chosen
 
 

@@ -219,7 +219,7 @@ def _chain_shares(market: Market, members: np.ndarray, roles: np.ndarray, region
         return _prime_shares(market, roles)
     earnings = routing.Earnings.of(market, members, believed=True) if earnings is None else earnings.take(members)
     in_region = market.lots.region == region if region >= 0 else np.ones(len(market.lots), bool)
-    return routing.plan(market, members, roles, market.lots.referrals[in_region].mean(axis=0), earnings)
+    return routing.plan(market, members, roles, market.lots.referrals[in_region].mean(axis=0), earnings, int(in_region.sum()))
 
 
 def contract_multipliers(market: Market) -> np.ndarray:
@@ -271,12 +271,12 @@ def subcontractors_declining(market: Market, teams: list[Team], lot_ids: np.ndar
     """
     chains = {}
     for region in {team.region for team in teams}:
-        # Every prime of a region names the same subcontractors; each expects the referrals the
-        # region's primes plan to send it on average (under profit routing, perhaps none).
+        # Every prime of a region names the same subcontractors; each weighs the most referrals
+        # any of the region's primes plans to send it (under profit routing, perhaps none).
         rivals = [team for team in teams if team.region == region]
         first = rivals[0]
         chains[region] = Team(first.bidder_id, first.lead, first.providers, first.roles,
-                              np.mean([team.shares for team in rivals], axis=0), region)
+                              np.max([team.shares for team in rivals], axis=0), region)
     rows, pairs = [], []  # (team, row in team); (row index, lot, primes' median price ratio)
     for region, team in chains.items():
         in_region = [t for t, other in enumerate(teams) if other.region == region]

@@ -26,19 +26,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from platoons.market.prices import expected_path, income_per_referral, outcome_risk_share
+from platoons.market.prices import expected_path, income_by_month, outcome_risk_share, worst_cash_position
 from platoons.market.state import Market
 from platoons.population import monthly_hazard
 
 
 @dataclass(frozen=True)
 class Earnings:
-    """What one referral of each need group brings each provider at list prices, and costs it [provider, group]."""
+    """What one referral of each need group brings each provider at list prices, and costs it,
+    month by month after referral [provider, group, month]."""
 
     outcome: np.ndarray  # outcome and sustainment pay
     other: np.ndarray  # attachment, service fees and block payments
-    cost: np.ndarray  # staff and overheads over the expected time on the caseload
-    caseload_months: np.ndarray  # expected months on the caseload
+    cost: np.ndarray  # staff and overheads while on the caseload
+    caseload_months: np.ndarray  # [provider, group] expected months on the caseload
 
     @classmethod
     def of(cls, market: Market, providers: np.ndarray, believed: bool) -> Earnings:
@@ -48,9 +49,10 @@ class Earnings:
         quality = 1.0 - market.scenario.sector.dynamics.staff_turnover_effect * p.staff_turnover[providers]
         path = expected_path(world, world.no_support_hazard + monthly_hazard(effect) * quality[:, None], prices)
         mult = _multipliers(market)
-        outcome = mult[3] * prices.outcome * path.outcomes.sum(-1) + mult[4] * prices.sustainment * path.sustainment_payments.sum(-1)
-        other = income_per_referral(path, prices, mult) - outcome + mult[0] * prices.block
-        cost = world.cost_to_serve_gbp * (1.0 + p.overhead_rate[providers, None]) * path.caseload_months
+        outcome = mult[3] * prices.outcome[:, None] * path.outcomes + mult[4] * prices.sustainment[:, None] * path.sustainment_payments
+        other = income_by_month(path, prices, mult) - outcome
+        other[..., 0] += mult[0] * prices.block
+        cost = world.cost_to_serve_gbp[:, None] * (1.0 + p.overhead_rate[providers, None, None]) * path.on_caseload
         return cls(outcome, other, cost, path.caseload_months)
 
     def take(self, rows: np.ndarray) -> Earnings:
@@ -72,86 +74,108 @@ class Offers:
     load: np.ndarray  # [member, group] capacity one referral a month uses (yearly contract value)
     room: np.ndarray  # [member] capacity (yearly contract value it can absorb)
     fixed: np.ndarray  # [member] monthly compliance cost of a member sent anyone
+    cash: np.ndarray | None = None  # [member, group] working capital a steady referral a month ties up (GBP)
+    reserves: np.ndarray | None = None  # [member] the most of its reserves it puts at risk (inf for the prime)
 
 
 def offers(market: Market, providers: np.ndarray, earnings: Earnings, roles: np.ndarray, ratio: float,
-           risk_fee: np.ndarray | None, room: np.ndarray, believed: Earnings | None = None) -> Offers:
+           risk_fee: np.ndarray | None, room: np.ndarray, believed: Earnings | None = None, lots: np.ndarray | float = 1.0) -> Offers:
     """What each member of a chain is worth to the prime (at `earnings`) and, in its own belief
-    (`believed`, else the same), to itself, paid at `ratio` of list prices.
+    (`believed`, else the same), to itself, paid at `ratio` of list prices; and the working capital
+    a subcontractor's share ties up, against what its reserves can carry (`risk_appetite`).
 
     `risk_fee` is the fee per referral [group] paid to a subcontractor instead of outcome risk (at
     the contract's price); None in a bid, where the prime expects it to match the outcome pay.
+    Room and reserves are shared equally among the `lots` each member delivers.
     """
-    rules, p = market.scenario.design.delivery.prime, market.providers
-    at_risk = outcome_risk_share(rules, roles)[:, None]
+    rules, p, design = market.scenario.design.delivery.prime, market.providers, market.scenario.design
+    at_risk = outcome_risk_share(rules, roles)[:, None, None]
 
     def passed_down(e: Earnings) -> np.ndarray:
-        instead_of_risk = ratio * e.outcome if risk_fee is None else np.broadcast_to(risk_fee, e.outcome.shape)
+        """[member, group, month] pay passed down for one referral."""
+        instead_of_risk = ratio * e.outcome.sum(-1) if risk_fee is None else np.broadcast_to(risk_fee, e.outcome.shape[:2])
         other_down = e.other if rules.pass_down == "all" else 0.0
-        return (1.0 - rules.management_fee) * (ratio * other_down + at_risk * ratio * e.outcome + (1.0 - at_risk) * instead_of_risk)
+        passed = (1.0 - rules.management_fee) * (ratio * other_down + at_risk * ratio * e.outcome)
+        passed[..., 0] += (1.0 - rules.management_fee) * (1.0 - at_risk[..., 0]) * instead_of_risk
+        return passed
 
-    earned = ratio * (earnings.outcome + earnings.other)
-    value = earned - passed_down(earnings)
-    value[0] = earned[0] - earnings.cost[0]
+    earned = ratio * (earnings.outcome + earnings.other).sum(-1)
+    value = earned - passed_down(earnings).sum(-1)
+    value[0] = earned[0] - earnings.cost[0].sum(-1)
     own = earnings if believed is None else believed
+    net = passed_down(own) - own.cost
+    cash = -worst_cash_position(net, design.contract.length_months)
+    reserves = design.bidding.risk_appetite * np.maximum(market.ledger.balances[p.account[providers]] / 100.0, 0.0) / lots
+    reserves[0] = np.inf
     fixed = market.scenario.sector.dynamics.compliance_gbp_per_month * (1.5 - p.management[providers])
-    return Offers(value, passed_down(own) - own.cost, 12.0 * earned, room, fixed)
+    return Offers(value, net.sum(-1), 12.0 * earned, room / lots, fixed, cash, reserves)
 
 
-def route(chain: Offers, flow: np.ndarray, floor: float, obliged: bool = False) -> np.ndarray:
+def route(chain: Offers, flow: np.ndarray, floor: float) -> np.ndarray:
     """[member, group] shares of each group's referrals.
 
     Ring-fenced floors first (`floor`: the share each subcontractor must receive), then the pairs
-    most valuable to the prime, each member within its room. A subcontractor takes only referrals
-    that pay it more than they cost it, and only if what it is sent covers its compliance cost too:
-    one that would lose money is left out and the rest routed again. Once the contract is signed
-    its subcontractors are `obliged` to take the referrals they are sent (their way out is to
-    withdraw with notice, platoons.market.exits). What nobody takes stays with the prime (row 0),
-    which holds the contract.
+    most valuable to the prime, each member within its room and the working capital its reserves
+    can carry. A subcontractor weighs the whole of what it would be sent: it takes referrals that
+    cost it more than they pay only as far as its other referrals cover the loss, and takes none
+    at all unless they also cover its compliance cost; the rest are routed again. What nobody
+    takes stays with the prime (row 0), which holds the contract.
     """
-    members = len(chain.room)
-    if obliged:
-        return _fill(chain, np.ones(chain.value.shape, bool), flow, floor)[0]
+    members, groups = chain.value.shape
+    flow = np.maximum(flow, 1e-9)
+    limit = np.full((members, groups), np.inf)  # referrals a month each member takes of each group
     # Those that could not cover their compliance cost even with the best of what they would take are out at once.
     gain = np.maximum(chain.margin, 0.0)
     best = np.minimum(chain.room * (gain / np.maximum(chain.load, 1e-12)).max(axis=1), gain @ flow)
-    willing = best >= chain.fixed
-    willing[0] = True
-    for _ in range(members):
-        shares, chosen = _fill(chain, (chain.margin >= 0) & willing[:, None], flow, floor)
-        surplus = (chosen * flow * chain.margin).sum(axis=1) - chain.fixed * (chosen.sum(axis=1) > 0)
-        losing = (surplus < 0) & (chosen.sum(axis=1) > 0)
-        losing[0] = False
-        if not losing.any():
+    limit[best < chain.fixed] = 0.0
+    limit[0] = np.inf
+    for _ in range(2 * members * groups):
+        shares, chosen = _fill(chain, limit, flow, floor)
+        sent = chosen * flow
+        surplus = (sent * chain.margin).sum(axis=1) - chain.fixed * (sent.sum(axis=1) > 0)
+        losing = np.flatnonzero((surplus < -1e-6) & (sent.sum(axis=1) > 0))
+        losing = losing[losing > 0]
+        if len(losing) == 0:
             return shares
-        willing &= ~losing
+        for i in losing:
+            worst = int(np.argmin(np.where(sent[i] > 0, chain.margin[i], np.inf)))
+            if chain.margin[i, worst] >= 0:
+                limit[i] = 0.0  # it loses only through compliance: it takes nothing
+            else:
+                limit[i, worst] = max(0.0, sent[i, worst] + surplus[i] / -chain.margin[i, worst])
     return shares
 
 
-def _fill(chain: Offers, takes: np.ndarray, flow: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray]:
-    """Greedy: the most valuable (member, group) pairs first. Returns all shares and those chosen beyond the floors."""
+def _fill(chain: Offers, limit: np.ndarray, flow: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy: the most valuable (member, group) pairs first, each within the member's `limit`
+    [member, group] (referrals a month). Returns all shares and those chosen beyond the floors."""
     members, groups = chain.value.shape
     shares = np.zeros((members, groups))
     if members > 1 and floor > 0:
         shares[1:] = min(floor, 1.0 / (members - 1))  # contractual: taken whatever the capacity
-    flow = np.maximum(flow, 1e-9)
     left = flow * (1.0 - shares.sum(axis=0))
     room = chain.room - (shares * flow * chain.load).sum(axis=1)
-    takes = takes.copy()
-    takes[0] = True
+    cash = np.zeros((members, groups)) if chain.cash is None else chain.cash
+    spare = np.full(members, np.inf) if chain.reserves is None else chain.reserves - (shares * flow * cash).sum(axis=1)
+    limit = limit.copy()
+    limit[0] = np.inf
     cells = np.lexsort((np.arange(members * groups), -chain.value.ravel()))
-    cells = cells[takes.ravel()[cells]]
+    cells = cells[limit.ravel()[cells] > 0]
     taken = np.zeros(members * groups)
     # Plain Python numbers: the loop is short (members x groups) but runs for every team in a tender.
     left, room, load, out = left.tolist(), room.tolist(), chain.load.ravel().tolist(), taken.tolist()
+    spare, cash, limit = spare.tolist(), cash.ravel().tolist(), limit.ravel().tolist()
     for cell in cells.tolist():
         i, g = divmod(cell, groups)
-        if left[g] <= 1e-12 or room[i] <= 0:
+        if left[g] <= 1e-12 or room[i] <= 0 or spare[i] <= 0:
             continue
-        take = left[g] if load[cell] <= 0 else min(left[g], room[i] / load[cell])
+        take = min(left[g], limit[cell]) if load[cell] <= 0 else min(left[g], limit[cell], room[i] / load[cell])
+        if cash[cell] > 0:
+            take = min(take, spare[i] / cash[cell])  # the working capital its reserves can carry
         out[cell] += take
         left[g] -= take
         room[i] -= take * load[cell]
+        spare[i] -= take * cash[cell]
     chosen = np.array(out).reshape(members, groups)
     chosen[0] += np.maximum(left, 0.0)
     chosen /= flow
@@ -164,10 +188,13 @@ def absorbable(market: Market, providers: np.ndarray) -> np.ndarray:
     return market.scenario.sector.dynamics.max_contract_to_turnover * (0.5 + p.management[providers]) * p.turnover_gbp[providers]
 
 
-def plan(market: Market, providers: np.ndarray, roles: np.ndarray, flow: np.ndarray, earnings: Earnings) -> np.ndarray:
+def plan(market: Market, providers: np.ndarray, roles: np.ndarray, flow: np.ndarray, earnings: Earnings, lots: int = 1) -> np.ndarray:
     """[member, group] the routing a prime (member 0) plans in its bid for a lot of `flow` referrals a month,
-    at list prices and believed effectiveness (`earnings` rows for `providers`)."""
-    chain = offers(market, providers, earnings, roles, 1.0, None, absorbable(market, providers))
+    at list prices and believed effectiveness (`earnings` rows for `providers`). Its subcontractors,
+    named by every prime of the region, keep room and reserves for each of the region's `lots`."""
+    spread = np.full(len(providers), float(max(lots, 1)))
+    spread[0] = 1.0
+    chain = offers(market, providers, earnings, roles, 1.0, None, absorbable(market, providers), lots=spread)
     return route(chain, flow, market.scenario.design.delivery.prime.minimum_named_share)
 
 
@@ -184,8 +211,8 @@ def review(market: Market) -> None:
     beliefs = Earnings.of(market, providers, believed=True)
     row_of = np.searchsorted(providers, pl.provider)
     # A provider's capacity is shared among the lots it delivers, in every contract.
-    lots_delivered = np.bincount(row_of[named], minlength=len(providers))
-    room = absorbable(market, providers) / np.maximum(lots_delivered, 1)
+    lots_delivered = np.maximum(np.bincount(row_of[named], minlength=len(providers)), 1)
+    room = absorbable(market, providers)
     for c in np.unique(pl.contract[named]):
         contract = market.contracts[int(c)]
         for lot in contract.lots:
@@ -193,13 +220,14 @@ def review(market: Market) -> None:
             rows = rows[np.argsort(pl.provider[rows] != contract.holder, kind="stable")]  # the prime first
             if len(rows) == 0 or pl.provider[rows[0]] != contract.holder:
                 continue
-            _reroute(market, rows, contract, earnings.take(row_of[rows]), beliefs.take(row_of[rows]), room[row_of[rows]])
+            member = row_of[rows]
+            _reroute(market, rows, contract, earnings.take(member), beliefs.take(member), room[member], lots_delivered[member])
     _into_current_cohort(market)
 
 
-def _reroute(market: Market, rows: np.ndarray, contract, mine: Earnings, beliefs: Earnings, room: np.ndarray) -> None:
+def _reroute(market: Market, rows: np.ndarray, contract, mine: Earnings, beliefs: Earnings, room: np.ndarray, lots: np.ndarray) -> None:
     pl = market.placements
-    chain = offers(market, pl.provider[rows], mine, pl.role[rows], contract.price_ratio, contract.risk_fee_gbp, room, beliefs)
+    chain = offers(market, pl.provider[rows], mine, pl.role[rows], contract.price_ratio, contract.risk_fee_gbp, room, beliefs, lots)
     flow = market.lots.referrals[pl.lot[rows[0]]]
     shares = route(chain, flow, market.scenario.design.delivery.prime.minimum_named_share)
     pl.share[rows] = shares * (flow > 0)

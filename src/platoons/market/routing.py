@@ -11,9 +11,12 @@ group it compares what one referral earns it:
   and block payments it keeps outright.
 
 It fills the most profitable (member, group) pairs first, each member up to its capacity (the
-yearly contract value its turnover and management can absorb, shared among the lots it
-delivers), after any ring-fenced share each named subcontractor must receive
-(`minimum_named_share`). What nobody has room for stays with the prime, which holds the contract.
+yearly contract value its turnover and management can absorb, and for a subcontractor the
+working capital its reserves can carry, shared among the lots it delivers), after any
+ring-fenced share each named subcontractor must receive (`minimum_named_share`). A
+subcontractor weighs the whole of what it would be sent: it takes loss-making referrals only as
+far as its others cover the loss, and nothing unless its compliance cost is covered too. What
+nobody takes stays with the prime, which holds the contract.
 A prime plans its routing in its bid (at list prices and believed effectiveness: what its
 subcontractors are told to expect) and reviews it at each year end (at its contract's price and
 true effectiveness: by then it knows). Named subcontractors that earn it less than it earns in

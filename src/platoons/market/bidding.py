@@ -89,7 +89,7 @@ def _tender(market: Market, teams: list[Team], lot_ids: np.ndarray, terms: Tende
         declined = subcontractors_declining(market, teams, lot_ids, offers)
         if declined:
             earnings = routing.Earnings.of(market, np.arange(len(market.providers)), believed=True) if _routes_by_profit(market) else None
-            teams = [_without(market, team, declined, earnings) for team in teams]
+            teams = _without(market, teams, declined, earnings)
             funnel.teams = teams
             offers = _price(market, teams, lot_ids, terms)
     bids, bid_team, bid_lots, bid_ratio = _choose_bids(market, teams, lot_ids, offers, terms, funnel)
@@ -206,20 +206,19 @@ def _prime_teams(market: Market, terms: TenderTerms) -> list[Team]:
         tier1, tier2 = _supply_chain(p, candidates, rules.tier1_per_contract, rules.tier2_per_contract, np.flatnonzero(areas))
         roles = np.array([Role.PRIME] + [Role.TIER1] * len(tier1) + [Role.TIER2] * len(tier2), dtype=np.int8)
         subs = np.concatenate([tier1, tier2]).astype(np.int64)
-        for prime in np.flatnonzero(leads):
-            members = np.concatenate([[prime], subs]).astype(np.int64)
-            teams.append(Team(f"p{prime}", int(prime), members, roles, _chain_shares(market, members, roles, int(region), earnings), int(region)))
+        primes = np.flatnonzero(leads)
+        for prime, shares in zip(primes, _chain_shares(market, primes, subs, roles, int(region), earnings)):
+            teams.append(Team(f"p{prime}", int(prime), np.concatenate([[prime], subs]).astype(np.int64), roles, shares, int(region)))
     return teams
 
 
-def _chain_shares(market: Market, members: np.ndarray, roles: np.ndarray, region: int, earnings=None) -> np.ndarray:
-    """[member, group] the shares a prime's bid plans: fixed by the referral policy, or by its own
-    profit for a typical lot of the region (platoons.market.routing)."""
+def _chain_shares(market: Market, primes: np.ndarray, subs: np.ndarray, roles: np.ndarray, region: int, earnings) -> list[np.ndarray]:
+    """For each prime of a region naming `subs`, the shares [member, group] its bid plans: fixed by
+    the referral policy, or by its own profit for a typical lot of the region (platoons.market.routing)."""
     if not _routes_by_profit(market):
-        return _prime_shares(market, roles)
-    earnings = routing.Earnings.of(market, members, believed=True) if earnings is None else earnings.take(members)
+        return [_prime_shares(market, roles)] * len(primes)
     in_region = market.lots.region == region if region >= 0 else np.ones(len(market.lots), bool)
-    return routing.plan(market, members, roles, market.lots.referrals[in_region].mean(axis=0), earnings, int(in_region.sum()))
+    return routing.plan(market, primes, subs, roles[1:], market.lots.referrals[in_region].mean(axis=0), earnings, int(in_region.sum()))
 
 
 def contract_multipliers(market: Market) -> np.ndarray:
@@ -338,14 +337,24 @@ def _routes_by_profit(market: Market) -> bool:
     return market.scenario.design.delivery.prime.referral_policy == "profit"
 
 
-def _without(market: Market, team: Team, declined: set[tuple[int, int]], earnings=None) -> Team:
-    keep = np.array([row == 0 or (team.region, int(q)) not in declined for row, q in enumerate(team.providers)])
-    if keep.all():
-        return team
-    roles, members = team.roles[keep], team.providers[keep]
-    if _routes_by_profit(market) and market.scenario.design.delivery.prime.minimum_named_share == 0 and team.shares[~keep].sum() == 0:
-        return Team(team.bidder_id, team.lead, members, roles, team.shares[keep], team.region)  # planned nothing for those who left
-    return Team(team.bidder_id, team.lead, members, roles, _chain_shares(market, members, roles, team.region, earnings), team.region)
+def _without(market: Market, teams: list[Team], declined: set[tuple[int, int]], earnings) -> list[Team]:
+    """The teams without the subcontractors that declined, their shares planned again; every prime
+    of a region names the same chain, so each region's chains are planned together."""
+    by_region: dict[int, list[int]] = {}
+    for t, team in enumerate(teams):
+        by_region.setdefault(team.region, []).append(t)
+    out = list(teams)
+    for region, members in by_region.items():
+        first = teams[members[0]]
+        keep = np.array([row == 0 or (region, int(q)) not in declined for row, q in enumerate(first.providers)])
+        if keep.all():
+            continue
+        roles, subs = first.roles[keep], first.providers[keep][1:]
+        primes = np.array([teams[t].lead for t in members], dtype=np.int64)
+        for t, shares in zip(members, _chain_shares(market, primes, subs, roles, region, earnings)):
+            team = teams[t]
+            out[t] = Team(team.bidder_id, team.lead, np.concatenate([[team.lead], subs]).astype(np.int64), roles, shares, region)
+    return out
 
 
 def _prime_shares(market: Market, roles: np.ndarray) -> np.ndarray:

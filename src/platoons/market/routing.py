@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from platoons.ledger import Role
 from platoons.market.prices import expected_path, income_by_month, outcome_risk_share, worst_cash_position
 from platoons.market.state import Market
 from platoons.population import monthly_hazard
@@ -104,12 +105,13 @@ def offers(market: Market, providers: np.ndarray, earnings: Earnings, roles: np.
 
     earned = ratio * (earnings.outcome + earnings.other).sum(-1)
     value = earned - passed_down(earnings).sum(-1)
-    value[0] = earned[0] - earnings.cost[0].sum(-1)
+    prime = roles == Role.PRIME
+    value[prime] = earned[prime] - earnings.cost[prime].sum(-1)
     own = earnings if believed is None else believed
     net = passed_down(own) - own.cost
     cash = -worst_cash_position(net, design.contract.length_months)
     reserves = design.bidding.risk_appetite * np.maximum(market.ledger.balances[p.account[providers]] / 100.0, 0.0) / lots
-    reserves[0] = np.inf
+    reserves[prime] = np.inf
     fixed = market.scenario.sector.dynamics.compliance_gbp_per_month * (1.5 - p.management[providers])
     return Offers(value, net.sum(-1), 12.0 * earned, room / lots, fixed, cash, reserves)
 
@@ -191,14 +193,35 @@ def absorbable(market: Market, providers: np.ndarray) -> np.ndarray:
     return market.scenario.sector.dynamics.max_contract_to_turnover * (0.5 + p.management[providers]) * p.turnover_gbp[providers]
 
 
-def plan(market: Market, providers: np.ndarray, roles: np.ndarray, flow: np.ndarray, earnings: Earnings, lots: int = 1) -> np.ndarray:
-    """[member, group] the routing a prime (member 0) plans in its bid for a lot of `flow` referrals a month,
-    at list prices and believed effectiveness (`earnings` rows for `providers`). Its subcontractors,
-    named by every prime of the region, keep room and reserves for each of the region's `lots`."""
-    spread = np.full(len(providers), float(max(lots, 1)))
-    spread[0] = 1.0
-    chain = offers(market, providers, earnings, roles, 1.0, None, absorbable(market, providers), lots=spread)
-    return route(chain, flow, market.scenario.design.delivery.prime.minimum_named_share)
+def plan(market: Market, leads: np.ndarray, subs: np.ndarray, sub_roles: np.ndarray, flow: np.ndarray,
+         earnings: Earnings, lots: int = 1) -> list[np.ndarray]:
+    """For each prime in `leads` naming the chain `subs`, the routing [member, group] it plans in its
+    bid for a lot of `flow` referrals a month, at list prices and believed effectiveness (`earnings`
+    rows for all providers). The subcontractors, named by every prime of the region, keep room and
+    reserves for each of the region's `lots`. Worked out for the whole region at once."""
+    members = np.concatenate([leads, subs]).astype(np.int64)
+    roles = np.concatenate([np.full(len(leads), Role.PRIME), sub_roles]).astype(np.int8)
+    spread = np.where(roles == Role.PRIME, 1.0, float(max(lots, 1)))
+    region = offers(market, members, earnings.take(members), roles, 1.0, None, absorbable(market, members), lots=spread)
+    floor = market.scenario.design.delivery.prime.minimum_named_share
+    sub_rows = np.arange(len(leads), len(members))
+    # A prime with room for the whole lot takes all that is left of a group when its turn comes, so
+    # its plan depends only on how many subcontractors' offers beat its own in each group: primes
+    # alike in that share one plan.
+    ahead = (region.value[sub_rows][None, :, :] > region.value[: len(leads), None, :]).sum(axis=1)  # [lead, group]
+    unbounded = region.room[: len(leads)] >= (flow * region.load[: len(leads)]).sum(axis=1)
+    chains, planned = [], {}
+    for k in range(len(leads)):
+        key = tuple(ahead[k]) if unbounded[k] else None
+        if key is None or key not in planned:
+            rows = np.concatenate([[k], sub_rows])
+            chain = Offers(region.value[rows], region.margin[rows], region.load[rows], region.room[rows], region.fixed[rows],
+                           region.cash[rows], region.reserves[rows])
+            shares = route(chain, flow, floor)
+            if key is not None:
+                planned[key] = shares
+        chains.append(planned[key] if key is not None else shares)
+    return chains
 
 
 def review(market: Market) -> None:

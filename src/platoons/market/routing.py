@@ -229,6 +229,9 @@ def review(market: Market) -> None:
     design, pl = market.scenario.design, market.placements
     if design.delivery.model != "prime" or design.delivery.prime.referral_policy != "profit" or len(pl) == 0:
         return
+    last = market.scenario.world.referral_months
+    if last is not None and market.month + 1 >= last:
+        return  # no referrals are left to route
     named = pl.named & pl.live(market)
     if not named.any():
         return

@@ -18,7 +18,7 @@ from small_world import small
     threshold=st.sampled_from([0, 5_000_000, 20_000_000]),
     fee=st.floats(0.0, 0.5),
     risk=st.floats(0.0, 1.0),
-    policy=st.sampled_from(["fair", "cream", "starve_tier2"]),
+    policy=st.sampled_from(["fair", "cream", "starve_tier2", "profit"]),
     liability=st.booleans(),
     block=st.floats(0, 500),
     grants=st.sampled_from([0, 500_000]),

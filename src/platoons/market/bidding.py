@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 from platoons.ledger import Account, Kind, Role
-from platoons.market import competition, diagnostics, forecasts, investors
+from platoons.market import competition, diagnostics, forecasts, investors, routing
 from platoons.market.prices import expected_path, income_by_month, income_per_referral, outcome_risk_share, worst_cash_position
 from platoons.market import record
 from platoons.market.state import Market
@@ -89,7 +89,8 @@ def _tender(market: Market, teams: list[Team], lot_ids: np.ndarray, terms: Tende
     if market.scenario.design.delivery.model == "prime":
         declined = subcontractors_declining(market, teams, lot_ids, offers)
         if declined:
-            teams = [_without(market, team, declined) for team in teams]
+            earnings = routing.Earnings.of(market, np.arange(len(market.providers)), believed=True) if _routes_by_profit(market) else None
+            teams = _without(market, teams, declined, earnings)
             funnel.teams = teams
             offers = _price(market, teams, lot_ids, terms)
     funnel.credible, funnel.expected_bidders = offers["credible"][lot_ids], offers["expected_bidders"][lot_ids]
@@ -197,6 +198,7 @@ def _prime_teams(market: Market, terms: TenderTerms) -> list[Team]:
     absorbable = _absorbable_by(market, p.turnover_gbp, p.management)
     value = list_value_per_year(market)
     presence = market.presence()
+    earnings = routing.Earnings.of(market, np.arange(len(p)), believed=True) if _routes_by_profit(market) else None
     teams = []
     for region in np.unique(market.lots.region):
         areas = w.area_region == region if region >= 0 else np.ones(len(w.area_names), bool)
@@ -204,12 +206,22 @@ def _prime_teams(market: Market, terms: TenderTerms) -> list[Team]:
         smallest_lot = value[market.lots.region == region].min()
         leads = eligible & present & (absorbable >= smallest_lot)
         candidates = np.flatnonzero(present & ~leads)
-        tier1, tier2 = _supply_chain(p, candidates, rules.tier1_per_contract, rules.tier2_per_contract)
+        tier1, tier2 = _supply_chain(p, candidates, rules.tier1_per_contract, rules.tier2_per_contract, np.flatnonzero(areas))
         roles = np.array([Role.PRIME] + [Role.TIER1] * len(tier1) + [Role.TIER2] * len(tier2), dtype=np.int8)
-        subs, shares = np.concatenate([tier1, tier2]).astype(np.int64), _prime_shares(market, roles)
-        for prime in np.flatnonzero(leads):
+        subs = np.concatenate([tier1, tier2]).astype(np.int64)
+        primes = np.flatnonzero(leads)
+        for prime, shares in zip(primes, _chain_shares(market, primes, subs, roles, int(region), earnings)):
             teams.append(Team(f"p{prime}", int(prime), np.concatenate([[prime], subs]).astype(np.int64), roles, shares, int(region)))
     return teams
+
+
+def _chain_shares(market: Market, primes: np.ndarray, subs: np.ndarray, roles: np.ndarray, region: int, earnings) -> list[np.ndarray]:
+    """For each prime of a region naming `subs`, the shares [member, group] its bid plans: fixed by
+    the referral policy, or by its own profit for a typical lot of the region (platoons.market.routing)."""
+    if not _routes_by_profit(market):
+        return [_prime_shares(market, roles)] * len(primes)
+    in_region = market.lots.region == region if region >= 0 else np.ones(len(market.lots), bool)
+    return routing.plan(market, primes, subs, roles[1:], market.lots.referrals[in_region].mean(axis=0), earnings, int(in_region.sum()))
 
 
 def contract_multipliers(market: Market) -> np.ndarray:
@@ -231,13 +243,23 @@ def list_value_per_year(market: Market) -> np.ndarray:
     return forecasts.contracted(market) @ per_referral * 12
 
 
-def _supply_chain(p, candidates: np.ndarray, n_tier1: int, n_tier2: int) -> tuple[np.ndarray, np.ndarray]:
-    """Tier 1: the largest end-to-end providers; tier 2: the specialists best with the hardest group."""
+def _supply_chain(p, candidates: np.ndarray, n_tier1: int, n_tier2: int, areas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Tier 1: the largest end-to-end providers. Tier 2: the specialists that raise the bid's score
+    most, named to win: for each need group the one the bid can claim is best with it (hardest group
+    first), then in each of the region's areas the one rooted there that is best with the hardest
+    group (local presence), then the rest best with the hardest group."""
     by_size = candidates[np.lexsort((candidates, -p.turnover_gbp[candidates]))]
     tier1 = by_size[:n_tier1]
     rest = np.setdiff1d(candidates, tier1)
+    if len(rest) == 0 or n_tier2 == 0:
+        return tier1, rest[:0]
     by_skill = rest[np.lexsort((rest, -p.effectiveness[rest, -1]))]
-    return tier1, by_skill[:n_tier2]
+    claimed = p.effectiveness[rest] * (1.0 + p.optimism[rest, None])
+    best_by_group = rest[np.argmax(claimed, axis=0)][::-1]
+    rooted = [by_skill[p.home_area[by_skill] == area][:1] for area in areas]
+    picks = np.concatenate([best_by_group, *rooted, by_skill])
+    _, first = np.unique(picks, return_index=True)
+    return tier1, picks[np.sort(first)][:n_tier2]
 
 
 def subcontractors_declining(market: Market, teams: list[Team], lot_ids: np.ndarray, offers) -> set[tuple[int, int]]:
@@ -250,8 +272,13 @@ def subcontractors_declining(market: Market, teams: list[Team], lot_ids: np.ndar
     money on any of those lots and its reserves can carry its deepest cash positions summed over them.
     """
     chains = {}
-    for team in teams:
-        chains.setdefault(team.region, team)
+    for region in {team.region for team in teams}:
+        # Every prime of a region names the same subcontractors; each weighs the most referrals
+        # any of the region's primes plans to send it (under profit routing, perhaps none).
+        rivals = [team for team in teams if team.region == region]
+        first = rivals[0]
+        chains[region] = Team(first.bidder_id, first.lead, first.providers, first.roles,
+                              np.max([team.shares for team in rivals], axis=0), region)
     rows, pairs = [], []  # (team, row in team); (row index, lot, primes' median price ratio)
     for region, team in chains.items():
         in_region = [t for t, other in enumerate(teams) if other.region == region]
@@ -297,21 +324,40 @@ def _subcontract_terms(market: Market, rows: list[tuple[Team, int]], pairs: np.n
     # Outcome pay it does not risk comes as a fee per referral at the expected outcome pay.
     paid = flows - (1.0 - at_risk) * outcome_flows
     paid[..., 0] += ((1.0 - at_risk) * outcome_flows).sum(axis=-1)
+    if rules.pass_down == "outcome_only":
+        paid -= flows - outcome_flows  # the prime keeps attachment fees, service fees and block payments
     cost = world.cost_to_serve_gbp[:, None] * (1.0 + p.overhead_rate[subs, None, None]) * path.on_caseload
     row, lot, ratio = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64), pairs[:, 2]
     referrals = market.lots.referrals[lot] * shares[row]  # [pair, group] per month
     net = (ratio * (1.0 - rules.management_fee))[:, None] * np.einsum("pg,pgm->pm", referrals, paid[row])
     net -= np.einsum("pg,pgm->pm", referrals, cost[row])
-    net[:, 0] -= dynamics.compliance_gbp_per_month * (1.5 - p.management[subs[row]])
+    # Compliance falls only on a subcontractor sent people: named and sent none, it neither gains nor loses.
+    net[:, 0] -= dynamics.compliance_gbp_per_month * (1.5 - p.management[subs[row]]) * (referrals.sum(axis=1) > 0)
     return -worst_cash_position(net, months), net.sum(axis=1)
 
 
-def _without(market: Market, team: Team, declined: set[tuple[int, int]]) -> Team:
-    keep = np.array([row == 0 or (team.region, int(q)) not in declined for row, q in enumerate(team.providers)])
-    if keep.all():
-        return team
-    roles = team.roles[keep]
-    return Team(team.bidder_id, team.lead, team.providers[keep], roles, _prime_shares(market, roles), team.region)
+def _routes_by_profit(market: Market) -> bool:
+    return market.scenario.design.delivery.prime.referral_policy == "profit"
+
+
+def _without(market: Market, teams: list[Team], declined: set[tuple[int, int]], earnings) -> list[Team]:
+    """The teams without the subcontractors that declined, their shares planned again; every prime
+    of a region names the same chain, so each region's chains are planned together."""
+    by_region: dict[int, list[int]] = {}
+    for t, team in enumerate(teams):
+        by_region.setdefault(team.region, []).append(t)
+    out = list(teams)
+    for region, members in by_region.items():
+        first = teams[members[0]]
+        keep = np.array([row == 0 or (region, int(q)) not in declined for row, q in enumerate(first.providers)])
+        if keep.all():
+            continue
+        roles, subs = first.roles[keep], first.providers[keep][1:]
+        primes = np.array([teams[t].lead for t in members], dtype=np.int64)
+        for t, shares in zip(members, _chain_shares(market, primes, subs, roles, region, earnings)):
+            team = teams[t]
+            out[t] = Team(team.bidder_id, team.lead, np.concatenate([[team.lead], subs]).astype(np.int64), roles, shares, region)
+    return out
 
 
 def _prime_shares(market: Market, roles: np.ndarray) -> np.ndarray:
@@ -423,6 +469,8 @@ def _price(market: Market, teams: list[Team], lot_ids: np.ndarray, terms: Tender
     reserve = list_value_per_year(market)[lot_ids] / 12 * months
 
     believed_yearly = members.total(members.shares * p.effectiveness[m] * (1.0 + p.optimism[m, None])).mean(axis=1)
+    if design.award.chain_scored_as == "named":
+        believed_yearly = _named_chain_effect(members, p)
     effect_score = np.minimum(1.0, believed_yearly / EFFECT_FOR_FULL_QUALITY)
     covers = (market.lots.area_share[lot_ids] > 0).T.astype(float)  # [area, lot being let]
     per_lot = np.maximum(covers.sum(axis=0), 1.0)
@@ -494,6 +542,12 @@ def _spread(values: np.ndarray, lot_ids: np.ndarray, n_lots: int, empty: float) 
     full = np.full((values.shape[0], n_lots), empty)
     full[:, lot_ids] = values
     return full
+
+
+def _named_chain_effect(members: Members, p) -> np.ndarray:
+    """[team] the yearly effect the award credits when it scores the supply chain as named: each need
+    group at the best effectiveness the team's members claim, whatever the shares its bid plans."""
+    return members.most(p.effectiveness[members.provider] * (1.0 + p.optimism[members.provider, None])).mean(axis=1)
 
 
 def _rootedness(market: Market) -> np.ndarray:

@@ -115,6 +115,7 @@ def _hand_over(market: Market, moving: Placements, fresh: Placements) -> tuple[P
         _move_by_lot(market, _subset(moving, moving.cohort == cohort), into, moved)
         if into is not fresh:
             into.share[:] = 0.0
+            into.named[:] = False
             carried.append(_subset(into, into.people() > 0))
     for part in carried:
         fresh = _concat(fresh, part)
@@ -234,11 +235,13 @@ def open_cohort_if_due(market: Market) -> None:
     if market.month == 0 or market.month % market.scenario.run.cohort_months:
         return
     pl = market.placements
+    # A named provider sent no referrals keeps its row (and its place in the chain) until it is sent some.
     taking = np.flatnonzero((pl.share.sum(axis=1) > 0) & (pl.cohort < cohort_of(market)))
     if len(taking) == 0:
         return
     add_placements(market, taking, cohort=cohort_of(market))
     market.placements.share[taking] = 0.0
+    market.placements.named[taking] = False
 
 
 def add_placements(market: Market, template: np.ndarray, provider: np.ndarray | None = None, cohort: int | None = None) -> np.ndarray:
@@ -280,6 +283,7 @@ def reassign(market: Market, provider: int, rows: np.ndarray, cause: str) -> int
 
     p = market.providers
     moved = 0
+    people = market.placements.people()  # kept up to date as people move, rather than recounted per row
     for row in rows:
         pl = market.placements
         contract = market.contracts[pl.contract[row]]
@@ -287,7 +291,8 @@ def reassign(market: Market, provider: int, rows: np.ndarray, cause: str) -> int
             contract.end(cause, market.month)  # the chain falls with its holder; the commissioner steps in
             continue
         if alliance.replace_member(market, contract, int(row)):
-            moved += int(pl.people()[row])
+            moved += int(market.placements.people()[row])
+            people = market.placements.people()
             continue
         same_unit = (pl.contract == pl.contract[row]) & (pl.lot == pl.lot[row]) & p.active[pl.provider] & (pl.provider != provider)
         # A fellow that has itself left the chain (it is still active, but takes no referrals here)
@@ -297,15 +302,18 @@ def reassign(market: Market, provider: int, rows: np.ndarray, cause: str) -> int
         if len(mates) == 0:
             contract.end(cause, market.month)
             continue
-        people = pl.people()
         fellows = np.unique(pl.provider[mates])
         room = [pl.capacity[mates[pl.provider[mates] == q]].max() - people[mates[pl.provider[mates] == q]].sum() for q in fellows]
         rows_of = mates[pl.provider[mates] == fellows[int(np.argmax(room))]]
         heir = rows_of[np.argmax(pl.cohort[rows_of])]
         peer = rows_of[pl.cohort[rows_of] == pl.cohort[row]]
         moved += int(people[row])
-        move_people(market, np.array([row]), int(peer[0] if len(peer) else heir))
+        target = int(peer[0] if len(peer) else heir)
+        move_people(market, np.array([row]), target)
+        people[target] += people[row]
+        people[row] = 0
         pl.share[heir] += pl.share[row]
         pl.capacity[heir] += pl.capacity[row]
         pl.share[row] = 0.0
+        pl.named[(pl.provider == provider) & (pl.contract == pl.contract[row])] = False  # it has left the chain
     return moved

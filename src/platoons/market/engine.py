@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from platoons.ledger import Account, Kind, Role, to_pence
-from platoons.market import alliance, commissioning, effort, exits, forecasts, outcomes_finance, performance, record, stewardship
-from platoons.market.contracting import cohort_of, let_lots, open_cohort_if_due, reassign
+from platoons.market import alliance, commissioning, effort, exits, forecasts, outcomes_finance, performance, record, routing, stewardship
+from platoons.market.contracting import let_lots, open_cohort_if_due, reassign
 from platoons.market.prices import outcome_risk_share
 from platoons.market.state import Market
 from platoons.population import draw_entrants, monthly_hazard
@@ -368,7 +368,9 @@ def _pass_down(market: Market, month: Month, gross: dict[Kind, np.ndarray], hold
         rules = design.delivery.prime
         risk_share = outcome_risk_share(rules, pl.role)
         for kind, amount in gross.items():
-            at_risk = risk_share if kind in (Kind.OUTCOME, Kind.SUSTAINMENT) else 1.0
+            outcome_pay = kind in (Kind.OUTCOME, Kind.SUSTAINMENT)
+            # Under `outcome_only` the prime keeps attachment fees, service fees and block payments outright.
+            at_risk = risk_share if outcome_pay else float(rules.pass_down == "all")
             passed = to_pence((1.0 - rules.management_fee) * at_risk * amount) * down
             market.ledger.post(holder_account, own, passed, kind, pl.role)
             received += passed
@@ -488,10 +490,11 @@ def close_year(market: Market) -> None:
     referral_months = market.scenario.world.referral_months
     if referral_months is None or market.month < referral_months:  # no referrals, no bid candy to count
         # Every tier 2 named in a standing contract counts, whatever share the prime gives it.
-        named_tier2 = market.placements.live(market) & (pl.role == Role.TIER2) & (pl.cohort == cohort_of(market))
-        market.count("tier2_years", named_tier2.sum())
-        market.count("tier2_idle_years", (named_tier2 & (pl.referred_this_year.sum(axis=1) == 0)).sum())
-        _record_supply_chains(market)
+        named, received = routing.named_received(market)
+        tier2 = pl.role[named] == Role.TIER2
+        market.count("tier2_years", tier2.sum())
+        market.count("tier2_idle_years", (tier2 & (received == 0)).sum())
+        _record_supply_chains(market, named, received)
     performance.review(market)
     record.close_year(market)
     pl.referred_this_year[:] = 0
@@ -526,23 +529,26 @@ def close_year(market: Market) -> None:
         p.extend(entrants)
         market.count("entries", len(entrants))
     market.year_start_pence = market.ledger.balances[p.account].copy()
+    routing.review(market)
 
 
 REGIONAL_REACH_GBP = 1_000_000.0  # assumption: turnover at which an area provider opens across its region
 NATIONAL_REACH_GBP = 50_000_000.0  # assumption: turnover at which a regional provider opens nationally
 
 
-def _record_supply_chains(market: Market) -> None:
-    """This year's referrals to each role, and how many named providers in it received none."""
+def _record_supply_chains(market: Market, named: np.ndarray, received: np.ndarray) -> None:
+    """This year's referrals to each role, and how many providers named in it received none.
+
+    `named` are the rows of providers named in standing contracts, `received` what each row's
+    provider received this year in that contract and lot (routing.named_received)."""
     pl = market.placements
-    taking = market.placements.live(market) & (pl.share.sum(axis=1) > 0)
-    for role in np.unique(pl.role[taking]):
-        rows = taking & (pl.role == role)
-        received = np.bincount(pl.provider[rows], weights=pl.referred_this_year[rows].sum(axis=1), minlength=len(market.providers))
-        named = np.unique(pl.provider[rows])
+    for role in np.unique(pl.role[named]):
+        mine = pl.role[named] == role
+        by_provider = np.bincount(pl.provider[named][mine], weights=received[mine], minlength=len(market.providers))
+        providers = np.unique(pl.provider[named][mine])
         market.yearly_chains.append({
-            "year": market.month // 12, "role": Role(int(role)).name.lower(), "named": len(named),
-            "with_no_referrals": int((received[named] == 0).sum()), "referrals": int(received.sum()),
+            "year": market.month // 12, "role": Role(int(role)).name.lower(), "named": len(providers),
+            "with_no_referrals": int((by_provider[providers] == 0).sum()), "referrals": int(by_provider.sum()),
         })
 
 

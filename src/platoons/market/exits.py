@@ -91,6 +91,7 @@ class Economics:
         mult = contract_multipliers(market)
         self.row = {int(q): i for i, q in enumerate(providers)}
         self.income = income_per_referral(path, market.prices, mult) + mult[0] * market.prices.block  # [provider, group]
+        self.outcome_income = mult[3] * market.prices.outcome * path.outcomes.sum(-1) + mult[4] * market.prices.sustainment * path.sustainment_payments.sum(-1)
         self.cost = world.cost_to_serve_gbp * (1.0 + p.overhead_rate[providers, None]) * path.caseload_months
         self.compliance = dynamics.compliance_gbp_per_month * (1.5 - p.management[providers])
         self.income_by_month = income_by_month(path, market.prices, mult)  # [provider, group, month after referral]
@@ -104,10 +105,12 @@ class Economics:
         net[0] -= self.compliance[i]
         return net
 
-    def net_per_month(self, provider: int, referrals: np.ndarray, paid_ratio: float, lots: int) -> float:
-        """Expected monthly surplus from a steady inflow of `referrals` [group] paid at `paid_ratio` of list prices."""
+    def net_per_month(self, provider: int, referrals: np.ndarray, paid_ratio: float, lots: int, outcome_only: bool = False) -> float:
+        """Expected monthly surplus from a steady inflow of `referrals` [group] paid at `paid_ratio` of list
+        prices (of outcome pay only, for a subcontractor of a prime that keeps the rest)."""
         i = self.row[provider]
-        return float(referrals @ (paid_ratio * self.income[i] - self.cost[i]) - self.compliance[i] * lots)
+        income = self.outcome_income[i] if outcome_only else self.income[i]
+        return float(referrals @ (paid_ratio * income - self.cost[i]) - self.compliance[i] * lots)
 
 
 def forward_net_per_month(market: Market, provider: int, contract: int, rows: np.ndarray, economics: Economics) -> float:
@@ -116,13 +119,17 @@ def forward_net_per_month(market: Market, provider: int, contract: int, rows: np
     terms = market.contracts[contract]
     referrals = (market.lots.referrals[pl.lot[rows]] * pl.share[rows]).sum(axis=0)  # [group] per month
     kept, fee = 1.0, 0.0
+    outcome_only = design.delivery.model == "prime" and design.delivery.prime.pass_down == "outcome_only"
     if design.delivery.model == "prime" and terms.holder == provider:
-        # A prime also keeps its fee on what its supply chain earns.
+        # A prime also keeps its fee on what its supply chain earns (and all but outcome pay under `outcome_only`).
         chain = np.flatnonzero((pl.contract == contract) & (pl.provider != provider) & pl.live(market) & (pl.share.sum(axis=1) > 0))
         passed = (market.lots.referrals[pl.lot[chain]] * pl.share[chain]).sum(axis=0)
-        fee = design.delivery.prime.management_fee * terms.price_ratio * passed @ economics.income[economics.row[provider]]
+        m, i = design.delivery.prime.management_fee, economics.row[provider]
+        kept_per_referral = m * economics.income[i] + (1.0 - m) * (economics.income[i] - economics.outcome_income[i]) * outcome_only
+        fee = terms.price_ratio * passed @ kept_per_referral
     elif design.delivery.model == "prime":
         kept = 1.0 - design.delivery.prime.management_fee
+        return economics.net_per_month(provider, referrals, terms.price_ratio * kept, len(np.unique(pl.lot[rows])), outcome_only)
     elif design.delivery.model == "consortium" and terms.holder < 0:
         kept = 1.0 - design.delivery.consortium.coordination_cost
     return economics.net_per_month(provider, referrals, terms.price_ratio * kept, len(np.unique(pl.lot[rows]))) + fee

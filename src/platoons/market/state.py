@@ -74,6 +74,9 @@ class Placements:
     cohort: np.ndarray  # [placement] referral cohort the placement takes (outcomes finance; else 0)
     referred_total: np.ndarray  # [placement, group]
     outcomes_total: np.ndarray  # [placement, group]
+    # [placement] the row through which a provider named in the contract takes the current cohort's
+    # referrals, whatever its share: a named subcontractor given no share is still named (bid candy).
+    named: np.ndarray
 
     def __len__(self) -> int:
         return len(self.contract)
@@ -99,6 +102,7 @@ class Placements:
             cohort=np.zeros(n, np.int64),
             referred_total=np.zeros((n, groups), np.int64),
             outcomes_total=np.zeros((n, groups), np.int64),
+            named=np.ones(n, bool),
         )
 
     def live(self, market: Market) -> np.ndarray:

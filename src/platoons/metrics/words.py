@@ -89,8 +89,8 @@ WORDS: dict[str, tuple[str, str]] = {
                                                         "the run."),
     "investor_return": ("Investors' return", "What social investors were paid on outcomes divided by what they put "
                                              "in, less one (outcomes finance only)."),
-    "bid_candy": ("Bid candy", "Tier-2 subcontractor-years with no referral divided by all tier-2 "
-                               "subcontractor-years named in standing contracts."),
+    "bid_candy": ("Bid candy", "Tier-2 subcontractor-years with no referral in the year divided by all tier-2 "
+                               "subcontractor-years named in standing contracts, whatever share the prime routes to them."),
     "effort_hardest": ("Effort on the hardest to help", "Effort given to the group least likely to find work "
                                                         "unaided, summed over its person-months served and divided "
                                                         "by them (1 is full effort; below the easiest group's "

@@ -454,8 +454,11 @@ class PrimeRules(Model):
     tier2_risk_passed_down: float | None = param(
         None, "share", "The same for tier-2 subcontractors, where it differs (None: as tier 1).", "JC 2014: tier 3 carries no risk", ge=0, le=1
     )
-    referral_policy: Literal["fair", "cream", "starve_tier2"] = param(
-        "fair", "policy", "How the prime routes referrals between in-house delivery and subcontractors."
+    referral_policy: Literal["fair", "cream", "starve_tier2", "profit"] = param(
+        "fair", "policy",
+        "How the prime routes referrals between in-house delivery and subcontractors: fixed shares (`fair`, "
+        "`cream`, `starve_tier2`), or by its own profit per referral within each member's capacity, planned "
+        "in the bid and reviewed each year (`profit`, platoons.market.routing).",
     )
     in_house_share: float = param(0.4, "share", "Share of referrals the prime delivers itself under a fair policy.", ge=0, le=1)
     tier2_share: float = param(0.2, "share", "Share of referrals for tier-2 specialists under a fair policy.", ge=0, le=1)
@@ -463,6 +466,18 @@ class PrimeRules(Model):
     tier2_per_contract: int = param(6, "subcontractors", "Specialist (tier-2) subcontractors a prime names.", ge=0)
     cream_strength: float = param(0.6, "share", "How far `cream` tilts easy people in house and hard people out.", ge=0, le=1)
     starve_factor: float = param(0.1, "share", "Share of their fair referrals tier-2 receive under `starve_tier2`.", ge=0, le=1)
+    minimum_named_share: float = param(
+        0.0, "share",
+        "Share of each need group's referrals that every named subcontractor must receive, whatever the routing "
+        "(a ring-fence for named subcontractors, as commissioners later wrote into contracts); 0: none. "
+        "Where the named subcontractors' floors add up to more than the whole, each gets an equal part.",
+        ge=0, le=1,
+    )
+    pass_down: Literal["all", "outcome_only"] = param(
+        "all", "rule",
+        "What a prime passes to a subcontractor: every payment less its fee (`all`), or outcome and sustainment pay "
+        "only (`outcome_only`: the prime keeps attachment fees, service fees and block payments for referrals it passes on).",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> PrimeRules:
@@ -549,6 +564,12 @@ class ContractTerms(Model):
 class AwardWeights(Model):
     quality_weight: float = param(0.3, "weight", "Weight of quality against price in the award.", ge=0, le=1)
     local_presence_weight: float = param(0.0, "quality points", "Quality bonus for a bidder present in the lot's areas.", ge=0, le=1)
+    chain_scored_as: Literal["routed", "named"] = param(
+        "routed", "rule",
+        "How the award scores a team's effectiveness: at the referral shares its bid plans (`routed`), or each need "
+        "group at the best provider the bid names (`named`: a commissioner that cannot see routing scores the supply "
+        "chain offered).",
+    )
 
 
 class Bidding(Model):

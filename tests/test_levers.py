@@ -12,21 +12,19 @@ import pytest
 from hostile import cli
 from platoons.experiment.levers import LEVERS, measure
 
-REPLICATES = 8
-
-
 @lru_cache(maxsize=None)
 def effects(name: str):
     lever = next(lever for lever in LEVERS if lever.name == name)
-    return {e.measure: e for e in measure(lever, REPLICATES, seed=11)}
+    return lever.replicates, {e.measure: e for e in measure(lever, seed=11)}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("lever, measured", [(lever.name, m.name) for lever in LEVERS for m in lever.measures])
 def test_the_lever_moves_its_measure_as_the_mechanism_implies(lever, measured):
-    effect = effects(lever)[measured]
+    replicates, measured_effects = effects(lever)
+    effect = measured_effects[measured]
     figures = (f"{lever}: {measured} {effect.low:.4g} -> {effect.high:.4g}, "
-               f"paired difference {effect.difference:+.3g} +- {effect.standard_error:.2g} over {REPLICATES} replicates")
+               f"paired difference {effect.difference:+.3g} +- {effect.standard_error:.2g} over {replicates} replicates")
     if effect.verdict == "not significant":
         pytest.xfail(f"not significant: {figures}")
     assert effect.verdict == "as expected", figures

@@ -10,7 +10,7 @@ from rich.table import Table
 
 
 def levers(
-    replicates: int = typer.Option(20, min=2, max=10_000, help="Paired replicates per lever (common random numbers)."),
+    replicates: int = typer.Option(None, min=2, max=10_000, help="Paired replicates per lever (default: each lever's own, 8-20)."),
     seed: int = typer.Option(0, min=0, help="Base seed of the replicates."),
     only: list[str] = typer.Option([], "--lever", help="Measure only this lever (repeat for more); default all."),
     workers: int = typer.Option(None, min=1, max=256, help="Worker processes (default: one per core)."),
@@ -32,7 +32,8 @@ def levers(
     if json_out:
         print(json.dumps([{**e.__dict__, "verdict": e.verdict} for e in effects], indent=2))
         return
-    table = Table(title=f"Levers: high setting minus low, {replicates} paired replicates")
+    table = Table(title=f"Levers: high setting minus low, {replicates} paired replicates" if replicates else
+                  "Levers: high setting minus low, on each lever's paired replicates")
     for column in ("lever", "measure", "expected", "low", "high", "effect", "verdict"):
         table.add_column(column, overflow="fold")
     for e in effects:

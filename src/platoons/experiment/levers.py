@@ -36,6 +36,7 @@ class Lever:
     high: dict
     measures: tuple[Measure, ...]
     why: str  # the mechanism that implies the direction
+    replicates: int = 8  # enough for the effect (a noisy one needs more)
 
 
 @dataclass(frozen=True)
@@ -92,11 +93,15 @@ DIFFERENTIAL_PRICES = {
                                         "sustainment_payments": 26},
 }
 
+# Regional lots only national firms may lead, priced against the rivals each expects: the lever is how many there are.
+ONLY_NATIONAL_FIRMS = {"design.bidding.shading_rule": "rivals", "design.eligibility.min_turnover_gbp": 100_000_000}
+
 LEVERS: tuple[Lever, ...] = (
-    Lever("management fee", "default", {"design.delivery.prime.management_fee": 0.05},
-          {"design.delivery.prime.management_fee": 0.35},
-          (Measure("margin_prime", metric("margin_prime"), +1), Measure("margin_tier1", metric("margin_tier1"), -1)),
-          "the prime keeps more of every pound before passing it down"),
+    Lever("management fee", "default", {"design.delivery.prime.management_fee": 0.1},
+          {"design.delivery.prime.management_fee": 0.3},
+          (Measure("margin_prime", metric("margin_prime"), +1),
+           Measure("margin_subcontractors", metric("margin_subcontractors"), -1)),
+          "the prime keeps more of every pound before passing it down", replicates=16),
     Lever("risk passed down", "default", {"design.delivery.prime.risk_passed_down": 0.2},
           {"design.delivery.prime.risk_passed_down": 1.0},
           (Measure("pbr_risk_tier1", metric("pbr_risk_tier1"), +1),),
@@ -110,10 +115,10 @@ LEVERS: tuple[Lever, ...] = (
           (Measure("effort_hardest", metric("effort_hardest"), +1),
            Measure("outcome_rate_complex", metric("outcome_rate_complex"), +1)),
           "a higher price for the hardest group makes effort on it pay"),
-    Lever("rivals", "local-lots", {"design.bidding.shading_rule": "rivals", "design.eligibility.min_turnover_gbp": 2_000_000},
-          {"design.bidding.shading_rule": "rivals", "design.eligibility.min_turnover_gbp": 0},
-          (Measure("mean winning price", table_mean("contracts", "price_ratio"), -1),),
-          "more credible rivals for a lot make each bidder price nearer its cost"),
+    Lever("rivals", "default", {**ONLY_NATIONAL_FIRMS, "sector.bands.0.count": 2}, {**ONLY_NATIONAL_FIRMS, "sector.bands.0.count": 12},
+          (Measure("expected bidders", table_mean("diagnostics", "expected_bidders"), +1),
+           Measure("mean winning price", table_mean("contracts", "price_ratio"), -1)),
+          "more credible rivals for a lot make each bidder price nearer its cost (bidding.shading_rule: rivals)", replicates=20),
     Lever("bidder optimism", "default", {"design.bidding.optimism": 0.0}, {"design.bidding.optimism": 0.5},
           (Measure("winner's curse", winners_curse, +1),),
           "the most optimistic bidder wins and promises more than it delivers"),
@@ -126,15 +131,17 @@ LEVERS: tuple[Lever, ...] = (
           (Measure("grew_from_small", metric("grew_from_small"), +1),),
           "grants buy management capacity and bid-writing that small providers lack"),
     Lever("outcomes-finance thresholds", "outcomes-finance",
-          {"design.delivery.outcomes_finance.cohort_threshold": 0.05, "design.delivery.outcomes_finance.pooled_threshold": 0.04},
-          {"design.delivery.outcomes_finance.cohort_threshold": 0.4, "design.delivery.outcomes_finance.pooled_threshold": 0.3},
-          (Measure("lot_months_let_share", metric("lot_months_let_share"), -1),),
+          {"design.delivery.outcomes_finance.cohort_threshold": 0.1, "design.delivery.outcomes_finance.pooled_threshold": 0.075},
+          {"design.delivery.outcomes_finance.cohort_threshold": 4.5, "design.delivery.outcomes_finance.pooled_threshold": 4.0},
+          (Measure("lots let by tender", table_sum("diagnostics", "let"), -1),),
           "investors fund only where they expect to clear the thresholds and earn their hurdle"),
 )
 
 
-def measure(lever: Lever, replicates: int, seed: int = 0, executor: str = "processes", workers: int | None = None) -> list[Effect]:
-    """Run the lever's two settings on the same seeds and compare each measure pairwise."""
+def measure(lever: Lever, replicates: int | None = None, seed: int = 0, executor: str = "processes", workers: int | None = None) -> list[Effect]:
+    """Run the lever's two settings on the same seeds (the lever's own number unless given) and compare
+    each measure pairwise."""
+    replicates = replicates or lever.replicates
     base = load_scenario(lever.preset)
     designs = {"low": apply_changes(base, lever.low, f"lever {lever.name} (low)"),
                "high": apply_changes(base, lever.high, f"lever {lever.name} (high)")}

@@ -214,9 +214,7 @@ class Direction:
 
 
 def _margin_gap(outcome, scenario) -> float:
-    subs = [outcome.metrics.get(f"margin_{tier}", float("nan")) for tier in ("tier1", "tier2")]
-    subs = [m for m in subs if np.isfinite(m)]
-    return float(outcome.metrics["margin_prime"] - max(subs)) if subs else float("nan")
+    return float(outcome.metrics["margin_prime"] - outcome.metrics["margin_subcontractors"])
 
 
 DIRECTIONS: tuple[Direction, ...] = (
@@ -226,7 +224,7 @@ DIRECTIONS: tuple[Direction, ...] = (
               lambda o, s: float(o.metrics["effort_easiest"] - o.metrics["effort_hardest"]),
               "effort given to the easiest group less effort given to the hardest, per person-month served"),
     Direction("wp_margins", WP, "Primes kept the margin and pushed risk down the supply chain", "[Third Sector]", _margin_gap,
-              "primes' margin less the better of tier-1 and tier-2 subcontractors' margins"),
+              "primes' margin less their subcontractors' (tier 1 and tier 2 together; each tier's is in the run's metrics)"),
 )
 
 NOT_COMPARED = (

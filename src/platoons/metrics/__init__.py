@@ -92,7 +92,7 @@ def _tier_metrics(tiers: list[str]) -> None:
 
 TIERS = {Role.DIRECT: "direct", Role.PRIME: "prime", Role.TIER1: "tier1", Role.TIER2: "tier2", Role.MEMBER: "member",
          Role.ALLIANCE: "alliance"}
-_tier_metrics(list(TIERS.values()) + list(SIZE_BANDS))
+_tier_metrics(list(TIERS.values()) + ["subcontractors"] + list(SIZE_BANDS))
 
 
 def _spend_vs_budget(spend: float, run) -> float:
@@ -272,6 +272,10 @@ def _margins_by_role(journal) -> dict[str, float]:
             paid_on, at_risk = 0.0, amount[risky & theirs].sum()
         margin, risk = _margin_and_risk(received, paid_on, amount[cost & (role == code)].sum(), at_risk)
         out[f"margin_{name}"], out[f"pbr_risk_{name}"] = margin, risk
+    # Tier 1 and tier 2 together: what the prime model's subcontractors as a whole keep.
+    subs = np.isin(role, [Role.TIER1, Role.TIER2])
+    out["margin_subcontractors"], out["pbr_risk_subcontractors"] = _margin_and_risk(
+        amount[incoming & subs & ~from_commissioner].sum(), 0.0, amount[cost & subs].sum(), amount[risky & subs & ~from_commissioner].sum())
     return out
 
 

@@ -31,7 +31,9 @@ Written independently here, one participant or one provider at a time:
   is turned away at once and counted as unserved, and still counts in the outcome rates;
 - each person's month (`Participant.step`): the start chance (no-support chance plus the
   provider's effect times quality; quality falls with staff turnover, overload and consortium
-  friction), job loss until the outcome is sustained (back on the caseload, at the months in
+  friction, and the provider's effect is scaled by the effort its placement gives the group:
+  an outcome's worth to it, the pay that reaches it plus its mission, times the chance effort
+  adds, over the cost of effort), job loss until the outcome is sustained (back on the caseload, at the months in
   work), the outcome paid `sustain_months` plus the data lag after the start, sustainment
   payments, leaving at `max_months`;
 - payments: block, fee, attachment, outcome and sustainment at the winner's price ratio and

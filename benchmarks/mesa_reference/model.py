@@ -325,10 +325,12 @@ class MarketModel(mesa.Model):
                 p for p in self.providers
                 if p.active and not p.in_house and p.turnover_gbp >= min_turnover and p.index not in taken
                 and presence[p.index, areas].all() and absorb * (0.5 + p.management) * p.turnover_gbp >= value[lot]
+                and (self.small(p) or not self.lots.set_aside[lot])  # a set-aside lot stays with small providers
             ]
             candidates.sort(key=lambda p: -(QUALITY_WEIGHTS[0] * min(1.0, float(np.mean(p.effectiveness)) / EFFECT_FOR_FULL_QUALITY)
                                             + QUALITY_WEIGHTS[1] * p.management))
-            best = next((p for p in candidates if net_per_month(view, p.index, self.lots.referrals[lot], 1.0, 1) >= 0), None)
+            best = next((p for p in candidates if net_per_month(view, p.index, self.lots.referrals[lot], 1.0, 1) >= 0
+                         and self._can_fund(view, p, self.lots.referrals[lot])), None)
             if best is None:
                 continue
             taken.add(best.index)
@@ -337,6 +339,13 @@ class MarketModel(mesa.Model):
             self.sign_and_hand_over(wins, self._steward_end())
             self.totals["spend"] += pence(self.design.commissioning_costs.procurement_gbp_per_lot) * len(wins)
             self.count("stewardship_direct_award", len(wins))
+
+    def _can_fund(self, view: Market, provider: Provider, referrals: np.ndarray) -> bool:
+        """Whether the provider's reserves carry the deepest fall of its cash over a contract's length
+        on the lot's referrals at list price (as much of them as its risk appetite allows)."""
+        months = self.design.contract.length_months
+        deepest = -min(0.0, min(self._cash_path(view, provider, referrals, 1.0, months)[:months]))
+        return deepest <= self.design.bidding.risk_appetite * max(provider.reserves_pence / 100.0, 0.0)
 
     def _last_resort(self, lots: list[int]) -> None:
         """The in-house service takes every lot left."""
@@ -378,7 +387,8 @@ class MarketModel(mesa.Model):
             if p.in_house and p.active:
                 return p
         rules = self.design.stewardship
-        effect = np.full(self.groups, rules.last_resort_effectiveness)
+        others = [p.base_effectiveness for p in self.providers if p.active and not p.in_house]
+        effect = rules.last_resort_effectiveness * np.mean(others, axis=0)  # a share of the sector's mean, by group
         attributes = {f.name: 0 for f in fields(Providers) if f.name != "account"}
         attributes.update(
             kind=7, reach=2, management=1.0, active=True, failed=False, started_small=False, ever_had_income=False,
@@ -623,17 +633,23 @@ class MarketModel(mesa.Model):
             kept = 1.0 - self.design.delivery.prime.management_fee
         elif self.design.delivery.model == "consortium" and contract.holder is None:
             kept = 1.0 - self.design.delivery.consortium.coordination_cost
-        profile = [float(x) for x in Economics(view, np.array([provider.index])).net_by_month(
-            provider.index, referrals, contract.price_ratio * kept)]
         elapsed, months = self.month - contract.start_month + 1, contract.end_month - contract.start_month
-        position, flow, path = 0.0, 0.0, []  # cumulative cash after each month of the contract
-        for m in range(max(months, len(profile), elapsed + 1)):
-            flow += profile[m] if m < len(profile) else 0.0  # this month's net of all cohorts so far
-            position += flow
-            path.append(position)
+        path = self._cash_path(view, provider, referrals, contract.price_ratio * kept, max(months, elapsed + 1))
         now = path[elapsed - 1] if elapsed > 0 else 0.0
         ahead = path[max(elapsed, 0): max(months, elapsed)]
         return max(0.0, now - min(ahead)) if ahead else 0.0
+
+    @staticmethod
+    def _cash_path(view: Market, provider: Provider, referrals: np.ndarray, paid_ratio: float, months: int) -> list[float]:
+        """The provider's cash position after each month of a steady inflow of `referrals` [group]:
+        each month's arrivals bring the expected net cash profile of a referral, month after month."""
+        profile = [float(x) for x in Economics(view, np.array([provider.index])).net_by_month(provider.index, referrals, paid_ratio)]
+        position, flow, path = 0.0, 0.0, []
+        for m in range(max(months, len(profile))):
+            flow += profile[m] if m < len(profile) else 0.0  # this month's net of all cohorts so far
+            position += flow
+            path.append(position)
+        return path
 
     def _forward_net(self, view: Market, provider: Provider, contract: Contract, rows: list[Placement]) -> float:
         """What the provider expects to make a month from its referrals on this contract, at what it keeps."""

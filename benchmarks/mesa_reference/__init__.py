@@ -68,9 +68,12 @@ Written independently here, one participant or one provider at a time:
   has itself walked away is no heir; with none left, any fellow still active);
 - stewardship of lots without a holder, each month after the tender, by the design's policy:
   extending an incumbent whose contract expired this month, a direct award at list price to
-  the best-quality eligible provider present that can absorb the lot and expects no loss, the
-  in-house provider of last resort (an agent opened on first need, paid exactly its costs), or
-  a re-let (relaxed at once, or each quarter);
+  the best-quality eligible provider present that can absorb the lot, expects no loss on it and
+  whose reserves (times its risk appetite) carry the deepest fall of its cash over a contract's
+  length (a set-aside lot only to a small provider), the in-house provider of last resort (an
+  agent opened on first need, at `last_resort_effectiveness` of the active providers' mean
+  effectiveness by group, paid exactly its costs), or a re-let (relaxed at once, or each
+  quarter);
 - failures, joint liability, moving a failed provider's people to a fellow placement or
   ending the contract (its people wait, with the no-support chance, for the commissioner); the
   people disrupted (those being supported by a delivering placement); debts written off;

@@ -4,9 +4,11 @@ Both read the same scenario and share the set-up (providers, lots, prices, the t
 its random streams, so a seed gives both the same starting market and the same first tender;
 everything that happens to people and money month by month is implemented twice and drawn
 from different random numbers. Over the replicates the two must agree in distribution. The
-scenario defaults are used as they are: exits with notice, stewardship of lots without a
-holder, transition costs, commissioning costs and programme-year payments are all on, and both
-implementations carry them.
+scenario defaults are used as they are: exits with notice (weighing working capital too),
+stewardship of lots without a holder, transition costs, the inherited caseload fee, commissioning
+costs, effort and programme-year payments are all on, and both implementations carry them. What
+the reference leaves out (fixed staff cost, volume forecasts and bands, routing by profit,
+outcome-only pass-down) is off in these scenarios, and a test says so.
 
 Tolerance: for each metric, the mean over replicates of the paired difference (engine minus
 reference, same seed) must be within 4 standard errors of that mean (the sample standard
@@ -28,7 +30,7 @@ from platoons import apply_changes, simulate
 from small_world import small
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from mesa_reference import run_reference  # noqa: E402
+from mesa_reference import left_out_on, run_reference  # noqa: E402
 
 REPLICATES = 40
 TOLERANCE_SE = 4.0
@@ -62,6 +64,19 @@ def disagreements(diffs: dict[str, np.ndarray]) -> list[str]:
         if abs(mean) > TOLERANCE_SE * se:
             out.append(f"{name}: mean difference {mean:.6g}, {TOLERANCE_SE} x SE = {TOLERANCE_SE * se:.6g}")
     return out
+
+
+@pytest.mark.parametrize("design", list(DESIGNS))
+def test_the_cross_checked_scenarios_keep_what_the_reference_leaves_out_off(design):
+    """Fixed staff cost, volume forecasts and bands, routing by profit and outcome-only pass-down
+    are not in the reference; a change of default that turned one on must fail here, not blur the check."""
+    assert left_out_on(small(DESIGNS[design])) == []
+
+
+def test_left_out_mechanisms_are_named_when_on():
+    scenario = small({"design.delivery.model": "prime", "design.delivery.prime.referral_policy": "profit",
+                      "sector.dynamics.fixed_cost_share": 0.5})
+    assert left_out_on(scenario) == ["sector.dynamics.fixed_cost_share", "design.delivery.prime.referral_policy"]
 
 
 @pytest.mark.slow

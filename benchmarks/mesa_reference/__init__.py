@@ -31,7 +31,9 @@ Written independently here, one participant or one provider at a time:
   is turned away at once and counted as unserved, and still counts in the outcome rates;
 - each person's month (`Participant.step`): the start chance (no-support chance plus the
   provider's effect times quality; quality falls with staff turnover, overload and consortium
-  friction), job loss until the outcome is sustained (back on the caseload, at the months in
+  friction, and the provider's effect is scaled by the effort its placement gives the group:
+  an outcome's worth to it, the pay that reaches it plus its mission, times the chance effort
+  adds, over the cost of effort), job loss until the outcome is sustained (back on the caseload, at the months in
   work), the outcome paid `sustain_months` plus the data lag after the start, sustainment
   payments, leaving at `max_months`;
 - payments: block, fee, attachment, outcome and sustainment at the winner's price ratio and
@@ -47,16 +49,31 @@ Written independently here, one participant or one provider at a time:
   people in work stay where they were. Where the lot changes hands the incoming holder (the
   commissioner, for its own service) pays mobilisation per lot and a transfer per person moved,
   and delivers at mobilisation quality for the first months;
+- the inherited caseload fee: where a lot changes hands (a re-let or a direct award) the
+  commissioner pays, for each person on a caseload moved to a new placement,
+  `inherited_attachment_share` of the group's list attachment fee (no yearly taper) at the
+  contract's price ratio; the provider that took the person gets it all, through the holder or
+  the consortium's centre (the in-house service, paid its costs, gets none);
 - exits with notice: at each review every provider delivering a contract works out its forward
   monthly net on its referrals and gives notice when the loss over the remaining term passes
-  the share of its reserves it can bear; when the notice runs out a holder hands the contract
-  back and a subcontractor or member leaves its people, share and places to the fellow with
-  most room;
+  the share of its reserves it can bear. With `sector.exits.weigh_working_capital` it also
+  works out, on each other contract it delivers (a prime's own contracts aside), how far its
+  cash is still to fall before the contract ends: referrals arriving steadily from the
+  contract's start, each month's with the expected net cash profile of a referral
+  (`exits.Economics.net_by_month`, shared like `net_per_month`), followed month by month as a
+  running position. One purse pays for all its contracts: while their needs together are more
+  than its reserves it gives notice on the contract that needs most. When the notice runs out a
+  holder hands the contract back and a subcontractor or member leaves its people, share and
+  places to the fellow with most room among those still taking referrals there (a fellow that
+  has itself walked away is no heir; with none left, any fellow still active);
 - stewardship of lots without a holder, each month after the tender, by the design's policy:
   extending an incumbent whose contract expired this month, a direct award at list price to
-  the best-quality eligible provider present that can absorb the lot and expects no loss, the
-  in-house provider of last resort (an agent opened on first need, paid exactly its costs), or
-  a re-let (relaxed at once, or each quarter);
+  the best-quality eligible provider present that can absorb the lot, expects no loss on it and
+  whose reserves (times its risk appetite) carry the deepest fall of its cash over a contract's
+  length (a set-aside lot only to a small provider), the in-house provider of last resort (an
+  agent opened on first need, at `last_resort_effectiveness` of the active providers' mean
+  effectiveness by group, paid exactly its costs), or a re-let (relaxed at once, or each
+  quarter);
 - failures, joint liability, moving a failed provider's people to a fellow placement or
   ending the contract (its people wait, with the no-support chance, for the commissioner); the
   people disrupted (those being supported by a delivering placement); debts written off;
@@ -64,6 +81,21 @@ Written independently here, one participant or one provider at a time:
   providers that lost their service income, opening in new areas, entry but at the last year
   end); the metrics, accumulated month by month, with the providers' subsidy (each one's
   shortfall below its opening reserves plus debts written off) in the whole cost of delivery.
+
+Left out, and off in the cross-check's scenarios (`left_out_on` names any that a scenario turns
+on; the cross-check asserts there are none, so a change of default is caught):
+
+- fixed staff cost (`sector.dynamics.fixed_cost_share`): all front-line cost here is paid per
+  person served, at the effort given;
+- volume and mix forecasts (`design.bidding.volume_bias`, `volume_error`, `mix_error`): lots
+  are let, block-paid and staffed here on the referrals they receive;
+- the yearly volume reconciliation (`design.contract.volume_band`);
+- routing by profit (`design.delivery.prime.referral_policy: profit`, with its yearly review
+  and `minimum_named_share`): here a prime's referrals follow the fixed shares of the tender;
+- outcome-only pass-down (`design.delivery.prime.pass_down: outcome_only`): here a prime
+  passes every payment down less its fee;
+- the roles the engine tags payments with (a directly awarded lot under a prime design paid
+  as direct): the reference reports nothing by role.
 
 The monthly dynamics draw from Mesa's `Model.random` and `Model.rng`, not from Platoons'
 streams, so the two implementations agree in distribution, not run by run. Platoons follows
@@ -86,7 +118,23 @@ from .model import MarketModel
 
 CORE_MODELS = ("direct", "prime", "consortium")
 
-__all__ = ["CORE_MODELS", "MarketModel", "Participant", "Placement", "Provider", "run_reference"]
+__all__ = ["CORE_MODELS", "MarketModel", "Participant", "Placement", "Provider", "left_out_on", "run_reference"]
+
+
+def left_out_on(scenario: Scenario) -> list[str]:
+    """The mechanisms the reference leaves out that the scenario turns on (none: it covers the scenario)."""
+    design, dynamics = scenario.design, scenario.sector.dynamics
+    on = {
+        "sector.dynamics.fixed_cost_share": dynamics.fixed_cost_share != 0,
+        "design.bidding.volume_bias": design.bidding.volume_bias != 0,
+        "design.bidding.volume_error": design.bidding.volume_error != 0,
+        "design.bidding.mix_error": design.bidding.mix_error != 0,
+        "design.contract.volume_band": design.contract.volume_band is not None,
+    }
+    if design.delivery.model == "prime":
+        on["design.delivery.prime.referral_policy"] = design.delivery.prime.referral_policy == "profit"
+        on["design.delivery.prime.pass_down"] = design.delivery.prime.pass_down != "all"
+    return [name for name, is_on in on.items() if is_on]
 
 
 def run_reference(scenario: Scenario, seed: int) -> tuple[dict[str, float], int]:

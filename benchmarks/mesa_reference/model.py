@@ -10,7 +10,7 @@ import mesa
 import numpy as np
 
 from platoons.ledger import Ledger, Role
-from platoons.market.exits import income_per_person, net_per_month
+from platoons.market.exits import Economics, income_per_person, net_per_month
 from platoons.market.prices import build_prices
 from platoons.market.state import Market
 from platoons.population import KINDS, Providers, build_world, draw_entrants, synthesize_providers
@@ -235,16 +235,19 @@ class MarketModel(mesa.Model):
         for pl in moving:
             old_providers.setdefault(pl.lot, set()).add(pl.provider.index)
         moved: Counter[int] = Counter()
+        taken: dict[int, dict[Placement, list[int]]] = {}  # lot -> new placement -> people it took, by group
         for person in people:
             lot = person.placement.lot
             targets = by_lot[lot]
             moved[lot] += 1
             weights = [float(pl.share[person.group]) for pl in targets]
             person.placement = self.random.choices(targets, weights=weights)[0] if sum(weights) > 0 else targets[0]
+            taken.setdefault(lot, {}).setdefault(person.placement, [0] * self.groups)[person.group] += 1
         for lot, n in moved.items():
             if old_providers[lot] != {pl.provider.index for pl in by_lot[lot]}:
                 self.count("people_transferred", n)
                 self._mobilise(by_lot[lot][0].contract, n)
+                self._pay_for_inherited_caseload(by_lot[lot][0].contract, taken[lot])
         self._recount(moving + fresh)
 
     def _mobilise(self, contract: Contract, people: int) -> None:
@@ -257,6 +260,20 @@ class MarketModel(mesa.Model):
         else:
             contract.payee.reserves_pence -= cost
         contract.mobilising_until = self.month + rules.mobilisation_months
+
+    def _pay_for_inherited_caseload(self, contract: Contract, taken: dict[Placement, list[int]]) -> None:
+        """The commissioner pays the incoming holder, for each person it takes on, a share of the group's
+        list attachment fee (no yearly taper) at the contract's price; whoever took the person gets it all."""
+        share = self.design.transitions.inherited_attachment_share
+        if share == 0 or contract.in_house:  # the in-house service is paid its costs
+            return
+        fee = [share * contract.price_ratio * float(self.prices.attachment[g]) for g in range(self.groups)]
+        for pl, people in taken.items():
+            amount = pence(sum(n * f for n, f in zip(people, fee)))
+            self.totals["spend"] += amount
+            pl.provider.reserves_pence += amount  # through the holder or centre, which keeps none of it
+            pl.provider.earn(amount)
+            self.count("inherited_fees_gbp", amount / 100.0)
 
     def _recount(self, placements: list[Placement]) -> None:
         """Rebuild the caseload counts of placements after people moved."""
@@ -308,10 +325,12 @@ class MarketModel(mesa.Model):
                 p for p in self.providers
                 if p.active and not p.in_house and p.turnover_gbp >= min_turnover and p.index not in taken
                 and presence[p.index, areas].all() and absorb * (0.5 + p.management) * p.turnover_gbp >= value[lot]
+                and (self.small(p) or not self.lots.set_aside[lot])  # a set-aside lot stays with small providers
             ]
             candidates.sort(key=lambda p: -(QUALITY_WEIGHTS[0] * min(1.0, float(np.mean(p.effectiveness)) / EFFECT_FOR_FULL_QUALITY)
                                             + QUALITY_WEIGHTS[1] * p.management))
-            best = next((p for p in candidates if net_per_month(view, p.index, self.lots.referrals[lot], 1.0, 1) >= 0), None)
+            best = next((p for p in candidates if net_per_month(view, p.index, self.lots.referrals[lot], 1.0, 1) >= 0
+                         and self._can_fund(view, p, self.lots.referrals[lot])), None)
             if best is None:
                 continue
             taken.add(best.index)
@@ -320,6 +339,13 @@ class MarketModel(mesa.Model):
             self.sign_and_hand_over(wins, self._steward_end())
             self.totals["spend"] += pence(self.design.commissioning_costs.procurement_gbp_per_lot) * len(wins)
             self.count("stewardship_direct_award", len(wins))
+
+    def _can_fund(self, view: Market, provider: Provider, referrals: np.ndarray) -> bool:
+        """Whether the provider's reserves carry the deepest fall of its cash over a contract's length
+        on the lot's referrals at list price (as much of them as its risk appetite allows)."""
+        months = self.design.contract.length_months
+        deepest = -min(0.0, min(self._cash_path(view, provider, referrals, 1.0, months)[:months]))
+        return deepest <= self.design.bidding.risk_appetite * max(provider.reserves_pence / 100.0, 0.0)
 
     def _last_resort(self, lots: list[int]) -> None:
         """The in-house service takes every lot left."""
@@ -361,7 +387,8 @@ class MarketModel(mesa.Model):
             if p.in_house and p.active:
                 return p
         rules = self.design.stewardship
-        effect = np.full(self.groups, rules.last_resort_effectiveness)
+        others = [p.base_effectiveness for p in self.providers if p.active and not p.in_house]
+        effect = rules.last_resort_effectiveness * np.mean(others, axis=0)  # a share of the sector's mean, by group
         attributes = {f.name: 0 for f in fields(Providers) if f.name != "account"}
         attributes.update(
             kind=7, reach=2, management=1.0, active=True, failed=False, started_small=False, ever_had_income=False,
@@ -564,6 +591,7 @@ class MarketModel(mesa.Model):
                 taking.setdefault((pl.provider.index, pl.contract.number), []).append(pl)
         noticed = {(p.index, c.number) for p, c, _ in self.notices}
         view = self._tender_view()
+        needs: dict[Provider, list[tuple[float, Contract]]] = {}  # the working capital each contract still needs
         for (index, number), rows in sorted(taking.items()):
             provider, contract = self.providers[index], self.contracts[number]
             if (index, number) in noticed or contract.in_house or provider.in_house:
@@ -573,8 +601,55 @@ class MarketModel(mesa.Model):
                 continue  # over before the notice would run out
             loss = -self._forward_net(view, provider, contract, rows) * remaining
             if loss > rules.bearable_loss_share * max(provider.reserves_pence / 100.0, 0.0):
-                self.notices.append((provider, contract, self.month + rules.notice_months))
-                self.count("notices")
+                self._give_notice(provider, contract)
+            elif rules.weigh_working_capital and not (self.design.delivery.model == "prime" and contract.holder is provider):
+                needs.setdefault(provider, []).append((self._cash_still_needed(view, provider, contract, rows), contract))
+        for provider, ahead in needs.items():
+            self._hand_back_what_it_cannot_fund(provider, ahead)
+
+    def _give_notice(self, provider: Provider, contract: Contract) -> None:
+        self.notices.append((provider, contract, self.month + self.scenario.sector.exits.notice_months))
+        self.count("notices")
+
+    def _hand_back_what_it_cannot_fund(self, provider: Provider, ahead: list[tuple[float, Contract]]) -> None:
+        """One purse for all its contracts: while the working capital they still need together is more
+        than its reserves, the provider gives notice on the contract that needs most."""
+        reserves = max(provider.reserves_pence / 100.0, 0.0)
+        still = sum(need for need, _ in ahead)
+        for need, contract in sorted(ahead, key=lambda a: (-a[0], a[1].number)):
+            if still <= reserves or need <= 0:
+                return
+            self._give_notice(provider, contract)
+            self.count("notices_for_cash")
+            still -= need
+
+    def _cash_still_needed(self, view: Market, provider: Provider, contract: Contract, rows: list[Placement]) -> float:
+        """How far the provider's cash on this contract is still expected to fall below where it is now
+        before the contract ends (GBP): its referrals arrive steadily from the start, each month's
+        arrivals with the expected net cash profile of a referral; the position is their running total."""
+        referrals = sum((self.lots.referrals[pl.lot] * pl.share for pl in rows), np.zeros(self.groups))
+        kept = 1.0
+        if self.design.delivery.model == "prime" and contract.holder is not provider:
+            kept = 1.0 - self.design.delivery.prime.management_fee
+        elif self.design.delivery.model == "consortium" and contract.holder is None:
+            kept = 1.0 - self.design.delivery.consortium.coordination_cost
+        elapsed, months = self.month - contract.start_month + 1, contract.end_month - contract.start_month
+        path = self._cash_path(view, provider, referrals, contract.price_ratio * kept, max(months, elapsed + 1))
+        now = path[elapsed - 1] if elapsed > 0 else 0.0
+        ahead = path[max(elapsed, 0): max(months, elapsed)]
+        return max(0.0, now - min(ahead)) if ahead else 0.0
+
+    @staticmethod
+    def _cash_path(view: Market, provider: Provider, referrals: np.ndarray, paid_ratio: float, months: int) -> list[float]:
+        """The provider's cash position after each month of a steady inflow of `referrals` [group]:
+        each month's arrivals bring the expected net cash profile of a referral, month after month."""
+        profile = [float(x) for x in Economics(view, np.array([provider.index])).net_by_month(provider.index, referrals, paid_ratio)]
+        position, flow, path = 0.0, 0.0, []
+        for m in range(max(months, len(profile))):
+            flow += profile[m] if m < len(profile) else 0.0  # this month's net of all cohorts so far
+            position += flow
+            path.append(position)
+        return path
 
     def _forward_net(self, view: Market, provider: Provider, contract: Contract, rows: list[Placement]) -> float:
         """What the provider expects to make a month from its referrals on this contract, at what it keeps."""
@@ -661,6 +736,8 @@ class MarketModel(mesa.Model):
                 continue
             mates = [m for m in self.placements
                      if m.contract is contract and m.lot == pl.lot and m.provider.active and m.provider is not provider]
+            # A fellow that has itself walked away (still active, but taking no referrals here) is no heir.
+            mates = [m for m in mates if m.share.sum() > 0] or mates
             if not mates:
                 contract.end(cause, self.month)
                 continue

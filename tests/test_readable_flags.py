@@ -41,7 +41,8 @@ def test_the_unlet_design_ran_without_contracts(unlet):
     assert design["lot_months_let_share"]["mean"] == 0.0
     assert design["referrals_unserved_share"]["mean"] == 1.0
     assert design["outcomes"]["mean"] == 0.0
-    assert result["designs"]["regional-prime"]["lot_months_let_share"]["mean"] == 1.0
+    # A prime may fail and leave its lot unlet until the commissioner steps in, so "let" is nearly, not exactly, all.
+    assert result["designs"]["regional-prime"]["lot_months_let_share"]["mean"] > 0.95
 
 
 def test_json_flags_it_and_withholds_the_guarded_verdicts(unlet):

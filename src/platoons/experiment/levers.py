@@ -75,6 +75,21 @@ def table_sum(table: str, column: str) -> Callable[[Outcome], float]:
     return lambda outcome: float(np.nansum(np.asarray(outcome.tables.get(table, {}).get(column, []), dtype=float)))
 
 
+def margin_gap(outcome: Outcome) -> float:
+    """The prime's margin less its subcontractors' (pooled): who keeps the margin in a supply chain."""
+    return metric("margin_prime")(outcome) - metric("margin_subcontractors")(outcome)
+
+
+def referral_share(role: str) -> Callable[[Outcome], float]:
+    """The share of a run's referrals sent to providers in one role (from the supply-chain table)."""
+    def read(outcome: Outcome) -> float:
+        rows = outcome.tables.get("supply_chains", {})
+        referrals = np.asarray(rows.get("referrals", []), dtype=float)
+        total = referrals.sum()
+        return float(referrals[np.asarray(rows.get("role", [])) == role].sum() / total) if total else float("nan")
+    return read
+
+
 def winners_curse(outcome: Outcome) -> float:
     """How far delivered outcome rates fell short of what the winning bids promised, per contract-year."""
     rows = outcome.tables.get("contract_years", {})
@@ -99,9 +114,11 @@ ONLY_NATIONAL_FIRMS = {"design.bidding.shading_rule": "rivals", "design.eligibil
 LEVERS: tuple[Lever, ...] = (
     Lever("management fee", "default", {"design.delivery.prime.management_fee": 0.1},
           {"design.delivery.prime.management_fee": 0.3},
-          (Measure("margin_prime", metric("margin_prime"), +1),
-           Measure("margin_subcontractors", metric("margin_subcontractors"), -1)),
-          "the prime keeps more of every pound before passing it down", replicates=16),
+          (Measure("prime less subcontractor margin", margin_gap, +1),
+           Measure("margin_subcontractors", metric("margin_subcontractors"), -1),
+           Measure("referrals kept in house", referral_share("prime"), +1)),
+          "the prime keeps more of every pound before passing it down, and subcontractors decline the thinner "
+          "terms, so the prime delivers more itself", replicates=16),
     Lever("risk passed down", "default", {"design.delivery.prime.risk_passed_down": 0.2},
           {"design.delivery.prime.risk_passed_down": 1.0},
           (Measure("pbr_risk_tier1", metric("pbr_risk_tier1"), +1),),

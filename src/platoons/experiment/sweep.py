@@ -208,12 +208,19 @@ def _targets(scenario: Scenario, uncertainty: Uncertainty, index: int, source: s
     if not found:
         raise InputError(source, where, "a path that matches scenario parameters (see `platoons describe`)",
                          uncertainty.path)
+    if uncertainty.kind == "scale" and "*" in uncertainty.path.split("."):
+        # A wildcard scales every number beneath it; the words and switches there are not its to change.
+        found = [(path, value) for path, value in found if _number(value) or isinstance(value, (dict, list))] or found
     for path, value in found:
         if isinstance(value, (dict, list)):
             raise InputError(source, where, "a path to single parameters, not a section", path)
-        if uncertainty.kind == "scale" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        if uncertainty.kind == "scale" and not _number(value):
             raise InputError(source, where, "a path to numbers when kind is scale", f"{path} = {value!r}")
     return tuple(found)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _match(node: Any, keys: list[str], prefix: list[str]) -> list[Target]:

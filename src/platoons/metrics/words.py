@@ -101,7 +101,7 @@ WORDS: dict[str, tuple[str, str]] = {
 }
 
 ROLE_WORDS = {"direct": "direct providers", "prime": "primes", "tier1": "tier-1 subcontractors",
-              "subcontractors": "tier-1 and tier-2 subcontractors together",
+              "subcontractors": "all subcontractors",
               "tier2": "tier-2 subcontractors", "member": "consortium members", "alliance": "alliance members",
               "micro": "micro providers", "small": "small providers", "medium": "medium providers",
               "large": "large providers", "major": "major providers", "super_major": "super-major providers"}

@@ -75,6 +75,20 @@ def test_a_base_must_be_a_preset_not_a_file_on_the_server(api):
     assert "base must be one of the presets" in message and str(HERE) in message  # echoed, never read
 
 
+@pytest.mark.parametrize("field", ["world.areas_file", "sector.providers_file"])
+def test_a_csv_file_on_the_server_is_not_the_clients_to_name(api, tmp_path, field):
+    secret = tmp_path / "server_secret.csv"
+    secret.write_text("area,region,referrals_per_month\nsecret-area,secret-region,5\n")
+    section, key = field.split(".")
+    before = stored(api)
+    for response in (api.post("/api/validate", json={"yaml": f"base: default\n{section}:\n  {key}: {secret}\n"}),
+                     api.post("/api/designs", json={"yaml": f"{section}:\n  {key}: {secret}\n", "name": "x"}),
+                     api.post("/api/validate", json={"preset": "default", "changes": {field: str(secret)}})):
+        message = one_line_error(response)
+        assert f"{field} must be empty in the web app" in message and "secret-area" not in message, message
+    assert stored(api) == before
+
+
 def test_a_bad_change_gets_the_message_set_gives(api):
     response = api.post("/api/validate", json={"preset": "regional-prime", "changes": {"design.bidding.optimism": -1}})
     message = one_line_error(response)

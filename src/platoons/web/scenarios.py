@@ -3,7 +3,8 @@
 Everything goes through the CLI's own readers (`load_scenario`, `apply_changes`, `read_yaml_mapping`), so
 a bad file gets the CLI's one-line message. A client never names a file on the server: uploaded text is
 written to a private temporary folder under the name the client gave (reduced to a safe file name), a
-`base:` must be a preset, and the temporary folder is cut out of every message.
+`base:` must be a preset, `world.areas_file` and `sector.providers_file` must be empty (the server would
+read them from its own disk), and the temporary folder is cut out of every message.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from platoons.scenario.load import apply_changes, load_scenario, preset_names, r
 from platoons.scenario.schema import Scenario
 
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+SERVER_FILES = {"areas_file": "world.areas_file", "providers_file": "sector.providers_file"}
 
 
 class ClientError(Exception):
@@ -74,11 +76,30 @@ def scenario_from_yaml(text: str | bytes, file_name: str) -> Scenario:
         if base is not None and str(base) not in preset_names():
             # A file on the server is not the client's to name.
             raise InputError(str(path), "base", f"one of the presets {', '.join(preset_names())}", base)
+        refuse_server_files(data, str(path))
         return load_scenario(path)
+
+
+def refuse_server_files(data: Any, source: str) -> None:
+    """Refuse scenario data or changes that name a CSV file: on the server it would be read from the
+    server's own disk. The user's areas and providers reach the web app as a scenario already holding them."""
+    if isinstance(data, list):
+        for item in data:
+            refuse_server_files(item, source)
+    if not isinstance(data, dict):
+        return
+    for key, value in data.items():
+        field = SERVER_FILES.get(str(key).rsplit(".", 1)[-1])
+        if field and value:
+            raise InputError(source, field, "empty in the web app (a file on the server is not the client's to "
+                                            "name; `platoons run` reads your CSV files, and its stored scenario "
+                                            "holds them)", value)
+        refuse_server_files(value, source)
 
 
 def with_changes(baseline: Scenario, changes: dict[str, Any], source: str = "changes") -> Scenario:
     try:
+        refuse_server_files(changes, source)
         return apply_changes(baseline, changes, source=source)
     except InputError as error:
         raise client_error(error) from None
@@ -88,6 +109,7 @@ def preset_scenario(name: str, changes: dict[str, Any] | None = None) -> Scenari
     if name not in preset_names():
         raise ClientError(f"preset: must be one of {', '.join(preset_names())} (got {name!r})", "preset")
     try:
+        refuse_server_files(changes, "changes")
         return load_scenario(name, changes)
     except InputError as error:
         raise client_error(error) from None

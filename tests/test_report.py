@@ -76,7 +76,8 @@ def test_every_chart_and_table_has_a_reading_and_its_data(store):
     blocks = re.findall(r"<figure class='block [^']+' id='block-([^']+)'>(.*?)</figure>", text, re.S)
     keys = [key for key, _ in blocks]
     assert {"headline", "money-regional-prime", "money-local-lots", "money-consortium", "risk-by-tier", "risk-by-size",
-            "small-providers", "outcomes-by-group", "market", "parameters-baseline", "parameters-by-design"} <= set(keys)
+            "small-providers", "outcomes-by-group", "market", "failures", "parameters-baseline",
+            "parameters-by-design"} <= set(keys)
     for key, body in blocks:
         reading = re.search(r"<p class=reading>(.*?)</p>", body, re.S).group(1)
         assert reading.strip().endswith("."), key

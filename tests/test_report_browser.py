@@ -84,7 +84,7 @@ def test_report_renders_offline_without_errors(report, tmp_path):
 
         marks = dict(page.eval_on_selector_all(".chart", COUNT_MARKS))
         expected = {f"money-{d}" for d in DESIGNS} | {"risk-by-tier", "risk-by-size", "small-providers",
-                                                      "outcomes-by-group", "market", "sensitivity-outcome-rate"}
+                                                      "outcomes-by-group", "market", "failures", "sensitivity-outcome-rate"}
         assert set(marks) == expected
         assert all(count > 0 for count in marks.values()), marks
         assert page.locator(".js-plotly-plot").count() == len(marks)
@@ -107,7 +107,7 @@ def test_report_renders_offline_without_errors(report, tmp_path):
 def test_png_of_every_chart(report):
     pngs = sorted(p.stem for p in (report / "png").glob("*.png"))
     assert pngs == sorted({f"money-{d}" for d in DESIGNS} | {"risk-by-tier", "risk-by-size", "small-providers",
-                                                             "outcomes-by-group", "market", "sensitivity-outcome-rate"})
+                                                             "outcomes-by-group", "market", "failures", "sensitivity-outcome-rate"})
     for path in (report / "png").glob("*.png"):
         head = path.read_bytes()[:24]
         assert head[:8] == b"\x89PNG\r\n\x1a\n"

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from platoons import load_scenario, simulate
 from platoons.errors import InputError
+from test_hostile_inputs import CASES
 from web_server import Server, wait_for
 
 HERE = Path(__file__).parent
@@ -33,6 +35,21 @@ def server(tmp_path_factory):
 def api(server):
     with server.client() as client:
         yield client
+
+
+def scenario_file_cases():
+    """The hostile gallery's refused scenario files that stand alone (no other file, no extra argument)."""
+    folder = Path(tempfile.mkdtemp())
+    for case in CASES:
+        if case.code != 2:
+            continue
+        work = folder / case.id
+        work.mkdir()
+        argv = case.make(work)
+        if argv[0] == "validate" and len(argv) == 2 and isinstance(argv[1], Path) and argv[1].is_file():
+            text = argv[1].read_bytes()
+            if b"base: " not in text or b"base: default" in text:
+                yield pytest.param(case, argv[1].name, text, id=case.id)
 
 
 def expected_words(path: Path) -> list[str]:
@@ -67,6 +84,15 @@ def test_every_invalid_scenario_is_a_400_with_the_cli_words_and_nothing_stored(a
         load_scenario(path)
     if path.stem != "unknown_base":  # a server reads no file a client names: its base must be a preset
         assert message == str(cli.value).replace(str(path), path.name)  # the CLI's message, file named as uploaded
+    assert stored(api) == before
+
+
+@pytest.mark.parametrize("case, name, text", list(scenario_file_cases()))
+def test_every_hostile_scenario_file_is_a_400_with_the_cli_words_and_nothing_stored(api, case, name, text):
+    before = stored(api)
+    message = one_line_error(api.post("/api/designs/upload", files={"file": (name, text)}))
+    for word in case.words:
+        assert word in message, f"{word!r} not in {message!r}"
     assert stored(api) == before
 
 

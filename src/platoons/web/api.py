@@ -82,7 +82,7 @@ def save_design(body: DesignBody, request: Request) -> dict[str, Any]:
 async def upload_design(request: Request, file: UploadFile = File(...), name: str | None = Form(None)) -> dict[str, Any]:
     store = request.app.state.store
     text = await read_upload(request, file)
-    begin = service.start(store, text=text.decode("utf-8", "replace"), file_name=safe_file_name(file.filename, "scenario.yaml"))
+    begin = service.start(store, text=text, file_name=safe_file_name(file.filename, "scenario.yaml"))
     return _design(service.save(store, begin, {}, name))
 
 

@@ -87,7 +87,7 @@ async def upload_design(request: Request):
         return _home(request, "file: choose a scenario YAML file to upload (got none)", 400)
     try:
         text = await read_upload(request, file)
-        begin = service.start(request.app.state.store, text=text.decode("utf-8", "replace"),
+        begin = service.start(request.app.state.store, text=text,
                               file_name=safe_file_name(file.filename, "scenario.yaml"))
         design = service.save(request.app.state.store, begin, {}, None)
     except ClientError as error:

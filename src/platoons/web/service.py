@@ -24,7 +24,7 @@ class Start:
     name: str
 
 
-def start(store: WebStore, preset: str | None = None, design: str | None = None, text: str | None = None,
+def start(store: WebStore, preset: str | None = None, design: str | None = None, text: str | bytes | None = None,
           file_name: str = "scenario.yaml") -> Start:
     given = [x for x in (preset, design, text) if x is not None]
     if len(given) != 1:

@@ -83,7 +83,7 @@ def test_every_chart_and_table_has_a_reading_and_its_data(store):
         assert reading.strip().endswith("."), key
         assert "download=" in body, key
     charts = re.findall(r"class=chart id='chart-([^']+)' data-key='\1'", text)
-    tables = ("headline", "parameters", "glossary", "sensitivity-table", "went-wrong")
+    tables = ("headline", "parameters", "glossary", "sensitivity-table", "went-wrong", "record")
     assert len(charts) == len(set(charts)) == len([k for k in keys if not k.startswith(tables)])
 
 

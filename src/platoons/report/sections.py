@@ -12,6 +12,7 @@ from platoons.report.format import money, number, percent, plain
 from platoons.report.parts import Chart, Data, Section, Table, design_colours, translucent
 from platoons.report.store import Store
 from platoons.report.failures import failures_section
+from platoons.report.record import record_section
 from platoons.report.went_wrong import went_wrong_section
 from platoons.report.verdicts import (MAX_UNSERVED_SHARE, MIN_LOT_MONTHS_LET, WORDS, coverage_flags, flag_sentence,
                                       withhold)
@@ -41,6 +42,7 @@ def build_sections(store: Store) -> list[Section]:
         outcomes_by_group(store, colours),
         market(store, colours),
         failures_section(store, colours),
+        record_section(store),
     ]
     if store.has("sensitivity"):
         sections.append(sensitivity(store))

@@ -60,7 +60,7 @@ _metric("investor_net_loss_gbp", "GBP", "lower", "What social investors paid in 
 _metric("whole_cost_gbp", "GBP", "lower", "Commissioner spend plus investors' net loss plus providers' subsidy: what the service really cost everyone.")
 _metric("whole_cost_per_outcome_gbp", "GBP/outcome", "lower", "Whole cost of delivery divided by outcomes.")
 _metric("failures", "providers", "lower", "Providers whose reserves ran out.")
-_metric("people_disrupted", "people", "lower", "People on a caseload or in work awaiting an outcome whose delivering provider failed; counted once per failure (a person whose provider fails twice counts twice).")
+_metric("people_disrupted", "people", "lower", "People on a caseload, or started and waiting for their outcome to be confirmed, whose delivering provider failed; counted once per failure (a person whose provider fails twice counts twice).")
 _metric("small_share_of_spend", "share", "higher", "Share of all providers' service income received by small providers (turnover under GBP 1m at the time).")
 _metric("share_of_spend_1m_10m", "share", "higher", "Share of all providers' service income received by providers with turnover of GBP 1m-10m at the time.")
 _metric("small_providers_delivering", "providers", "higher", "Small providers (under GBP 1m) with people on a caseload, mean over the months of the last referral year.")

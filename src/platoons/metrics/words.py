@@ -53,8 +53,9 @@ WORDS: dict[str, tuple[str, str]] = {
                                                              "the run."),
     "failures": ("Provider failures", "Providers whose reserves ran out during the run: a count, not divided by "
                                       "anything."),
-    "people_disrupted": ("People disrupted", "People on a caseload or in work awaiting an outcome whose provider "
-                                             "failed, once per failure: a count, not divided by anything."),
+    "people_disrupted": ("People disrupted", "People on a caseload, or started and waiting for their outcome to be "
+                                             "confirmed, whose provider failed, once per failure: a count, not "
+                                             "divided by anything."),
     "small_share_of_spend": ("Small providers' share of income", "Service income received by small providers "
                                                                  "(turnover under GBP 1m at the time) divided by all "
                                                                  "providers' service income, over the run."),
@@ -91,12 +92,12 @@ WORDS: dict[str, tuple[str, str]] = {
                                              "in, less one (outcomes finance only)."),
     "bid_candy": ("Bid candy", "Tier-2 subcontractor-years with no referral in the year divided by all tier-2 "
                                "subcontractor-years named in standing contracts, whatever share the prime routes to them."),
-    "effort_hardest": ("Effort on the hardest to help", "Effort given to the group least likely to find work "
-                                                        "unaided, summed over its person-months served and divided "
+    "effort_hardest": ("Effort on the hardest to help", "Effort given to the group least likely to reach an "
+                                                        "outcome unaided, summed over its person-months served and divided "
                                                         "by them (1 is full effort; below the easiest group's "
                                                         "means parking)."),
-    "effort_easiest": ("Effort on the easiest to help", "Effort given to the group most likely to find work "
-                                                        "unaided, summed over its person-months served and divided "
+    "effort_easiest": ("Effort on the easiest to help", "Effort given to the group most likely to reach an "
+                                                        "outcome unaided, summed over its person-months served and divided "
                                                         "by them (1 is full effort)."),
 }
 

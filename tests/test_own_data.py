@@ -1,6 +1,7 @@
 """The user's own areas and providers from CSV files: read into the scenario, and each bad file
 refused with one line naming the file, line and column (exit status 2)."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -82,6 +83,33 @@ def test_a_bad_csv_gives_one_line_naming_file_line_and_column_and_exit_2(tmp_pat
     which, content, words = BAD[case]
     path = scenario_with(tmp_path, **{which: content})
     done = subprocess.run([sys.executable, "-m", "platoons", "validate", str(path)], capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    for word in words:
+        assert word in lines[0], f"{word!r} not in {lines[0]!r}"
+
+
+def _replace_with(path: Path, kind: str) -> None:
+    path.unlink()
+    if kind == "pipe":
+        os.mkfifo(path)
+    elif kind == "device":
+        path.symlink_to("/dev/zero")
+    else:  # a CSV past the size limit, every row well formed
+        row = "Northdale,County,1,1,1\n"
+        path.write_text("area,region,referrals_single,referrals_families,referrals_complex\n"
+                        + row * (16 * 1024 * 1024 // len(row) + 1))
+
+
+@pytest.mark.parametrize("which, kind, words", [("areas", "pipe", ["areas.csv", "regular"]),
+                                                ("providers", "device", ["providers.csv", "regular"]),
+                                                ("areas", "oversize", ["areas.csv", "at most 16 MiB"])])
+def test_a_data_file_that_is_not_a_bounded_regular_file_is_refused_unread(tmp_path, which, kind, words):
+    path = scenario_with(tmp_path)
+    _replace_with(tmp_path / f"{which}.csv", kind)
+    done = subprocess.run([sys.executable, "-m", "platoons", "validate", str(path)], capture_output=True, text=True,
+                          timeout=60)
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr

@@ -24,6 +24,7 @@ from typing import Any
 
 from platoons.errors import InputError
 
+MAX_CSV_BYTES = 16 * 1024 * 1024  # a national list of providers is about a megabyte; far more is a mistake
 KIND_NAMES = ("national_firm", "regional_firm", "major_charity", "large_charity", "medium_charity",
               "small_charity", "community_group", "public_body")
 
@@ -43,10 +44,15 @@ def expand_files(data: dict[str, Any], directory: Path) -> dict[str, Any]:
 
 def read_rows(path: Path, source: str, required: tuple[str, ...]) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """The header and (line, row) pairs of a UTF-8 CSV file that has the `required` columns."""
+    if not path.is_file():  # a folder, a device or a pipe (which would block the read)
+        raise InputError(source, "file", "an existing regular CSV file", str(path))
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_CSV_BYTES + 1)
     except OSError as error:
         raise InputError(source, "file", "a readable CSV file", error.strerror or str(error)) from None
+    if len(raw) > MAX_CSV_BYTES:
+        raise InputError(source, "file", f"at most {MAX_CSV_BYTES // 1024 // 1024} MiB", "a larger file")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:

@@ -307,6 +307,10 @@ def test_set_mapping_keeps_the_keys_it_does_not_name():
 def test_the_gallery_is_documented():
     readme = (Path(__file__).parent / "invalid" / "README.md").read_text()
     from test_hostile_stores import CASES as STORE_CASES
+    from test_tender_gallery import CASES as TENDER_CASES
 
     for case in [*CASES, *STORE_CASES]:
         assert f"`{case.id}`" in readme, f"{case.id} is not listed in tests/invalid/README.md"
+    for case in TENDER_CASES:
+        case_id = (case.values if hasattr(case, "values") else case)[0]
+        assert f"`{case_id}`" in readme, f"{case_id} is not listed in tests/invalid/README.md"

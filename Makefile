@@ -17,7 +17,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	scripts/install-chromium.sh
-	PLATOONS_BROWSER_TESTS=required $(PY) -m pytest
+	PLATOONS_BROWSER_TESTS=required $(PY) -m pytest -n auto --dist loadfile
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'

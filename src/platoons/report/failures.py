@@ -1,14 +1,15 @@
-"""Failures and exits, and the commissioner's response: who left and how, and what was done for the lots they left.
+"""Failures and exits, and the commissioner's response: who left and how, what was done for the lots they left,
+and what changing provider cost.
 
-Read from the runs' `exits` and `stewardship` tables and the `unserved_lot_months` metric; every figure is a
-mean per run of the design, so designs with different numbers of runs compare.
+Read from the runs' `exits`, `stewardship` and `transitions` tables and the `unserved_lot_months` metric; every
+figure is a mean per run of the design, so designs with different numbers of runs compare.
 """
 
 from __future__ import annotations
 
 import math
 
-from platoons.report.format import number
+from platoons.report.format import money, number
 from platoons.report.parts import Chart, Data, Section
 from platoons.report.store import Store, read_table
 
@@ -24,6 +25,8 @@ def failures_section(store: Store, colours: dict[str, str]) -> Section:
 
     exits, people = per_run(store, "exits", "exit", EXITS, weight="people")
     actions, _ = per_run(store, "stewardship", "action", ACTIONS)
+    changes, moved = per_run(store, "transitions", "kind", {"change": "change of provider"}, weight="people")
+    _, cost = per_run(store, "transitions", "kind", {}, weight="cost_gbp")
     figure = make_subplots(rows=1, cols=2, horizontal_spacing=0.12,
                            subplot_titles=["Providers leaving, per run", "The commissioner stepping in, per lot and run"])
     rows = []
@@ -35,25 +38,31 @@ def failures_section(store: Store, colours: dict[str, str]) -> Section:
                                     marker_color=colours[design],
                                     hovertemplate=f"%{{x}}: %{{y:,.1f}} a run<extra>{design}</extra>"), row=1, col=col)
         rows.append((design, "exits", "people_moved", people.get(design, 0.0)))
+        rows.extend((design, "transitions", what, value.get(design, 0.0))
+                    for what, value in (("changes_of_provider", changes), ("people_transferred", moved), ("cost_gbp", cost)))
     figure.update_layout(barmode="group", height=460, margin=dict(l=60, r=20, t=60, b=90), font=dict(size=13),
                          legend=dict(orientation="h", y=-0.25))
     data = Data("failures.csv", ("design", "panel", "what", "mean_per_run"), rows)
-    chart = Chart("failures", "Providers leaving and the commissioner's response", reading(store, exits, actions, people),
-                  figure, data)
+    changes = {d: changes.get((d, "change"), 0.0) for d in store.designs}
+    chart = Chart("failures", "Providers leaving and the commissioner's response",
+                  reading(store, exits, actions, people) + " " + transitions_reading(store, changes, moved, cost), figure, data)
     intro = ("Means per run. A provider that expects a loss it cannot bear, or cannot fund the working capital payment "
              "by results needs, hands a contract back or withdraws from a supply chain with notice; one whose reserves "
              "run out goes insolvent; one that lost all its service income closes. When a lot is left without a holder "
-             "the commissioner acts under the design's stewardship policy (counted once per lot).")
+             "the commissioner acts under the design's stewardship policy (counted once per lot). A change of provider "
+             "at a re-let or hand-back moves people and staff, at a cost in mobilisation and transfers (in the CSV).")
     return Section("failures", "Failures and exits", intro, [chart])
 
 
 def per_run(store: Store, name: str, column: str, words: dict[str, str], weight: str | None = None):
-    """Mean rows per run of each design by `column` (only its known values), and the mean of `weight` per run."""
+    """Mean rows per run of each design by `column` (only its known values; every row counts as "change" where
+    the table has no such column), and the mean of `weight` per run."""
     table = read_table(store.directory, name)
     counts: dict[tuple[str, str], float] = {}
     totals: dict[str, float] = {}
     for row in table.to_pylist() if table is not None else []:
         design, runs = row["design"], max(store.runs(row["design"]), 1)
+        row.setdefault(column, "change")
         if row[column] in words:
             counts[design, row[column]] = counts.get((design, row[column]), 0.0) + 1.0 / runs
         if weight:
@@ -83,3 +92,11 @@ def reading(store: Store, exits, actions, people) -> str:
 def _mean_metric(store: Store, design: str, metric: str) -> float:
     rows = store.query("SELECT avg(value) FROM metrics WHERE design = ? AND metric = ?", [design, metric])
     return float(rows[0][0]) if rows and rows[0][0] is not None else math.nan
+
+
+def transitions_reading(store: Store, changes: dict[str, float], moved: dict[str, float], cost: dict[str, float]) -> str:
+    if not any(changes.values()):
+        return "No lot changed provider."
+    most = max(changes, key=changes.get)
+    return (f"Under {most} {changes[most]:.1f} lots a run changed provider, moving {number(moved.get(most, 0.0), 'people')} "
+            f"people at a cost of {money(cost.get(most, 0.0))} in mobilisation and transfers.")

@@ -119,12 +119,29 @@ def _declining(changes, seed=1):
     return market, subcontractors_declining(market, teams, lots, _price(market, teams, lots, terms))
 
 
+def _declining_on(changes, lots_of_region: int | None, seed=1):
+    """Subcontractors declining when only the first `lots_of_region` lots of each region are being let."""
+    market = _start(small({"design.delivery.prime.tier2_per_contract": 3, **changes}), seed)
+    terms = TenderTerms.of(market, relaxed=False)
+    teams = _prime_teams(market, terms)
+    lots = np.arange(len(market.lots))
+    offers = _price(market, teams, lots, terms)
+    if lots_of_region is not None:
+        lots = np.concatenate([lots[market.lots.region == r][:lots_of_region] for r in np.unique(market.lots.region)])
+    return subcontractors_declining(market, teams, lots, offers)
+
+
 def test_subcontractors_count_their_reserves_once_against_every_lot_they_could_win():
-    # Regional lots: a chain is named for one lot per region. Area lots: the same chain is named for
-    # two lots per region, so each subcontractor carries twice the exposure on the same reserves.
-    _, one_lot = _declining({"design.lots.structure": "regional"})
-    _, two_lots = _declining({"design.lots.structure": "area"})
-    assert len(two_lots) >= len(one_lot)
+    # Area lots: a region's chain is named for each of its lots. Counted once against everything it
+    # could win, a subcontractor's exposure on two lots is the sum of both, so at some risk appetite
+    # it carries one lot but not two; counted afresh per lot, two alike lots would never decline more.
+    stricter = []
+    for appetite in (0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0):
+        changes = {"design.lots.structure": "area", "design.bidding.risk_appetite": appetite}
+        one, both = _declining_on(changes, 1), _declining_on(changes, None)
+        assert one <= both, appetite
+        stricter.append(len(both) > len(one))
+    assert any(stricter)
 
 
 def test_subcontractors_weigh_the_fee_and_their_own_tier_risk():

@@ -94,13 +94,13 @@ def _tender(market: Market, teams: list[Team], lot_ids: np.ndarray, terms: Tende
             funnel.teams = teams
             offers = _price(market, teams, lot_ids, terms)
     funnel.credible, funnel.expected_bidders = offers["credible"][lot_ids], offers["expected_bidders"][lot_ids]
-    bids, bid_team, bid_lots, bid_ratio = _choose_bids(market, teams, lot_ids, offers, terms, funnel)
+    bids, bid_team, bid_lots, bid_ratio, carried = _choose_bids(market, teams, lot_ids, offers, terms, funnel)
     market.count("bids", len(bids))
     small = market.providers.is_small(market.small_max)
     market.count("bids_by_small", sum(1 for i in bid_team if small[teams[i].providers].all() and (teams[i].lead < 0 or small[teams[i].lead])))
     if not bids:
         return []
-    rules = _rules(market, teams, offers)
+    rules = _rules(market, teams, offers, carried)
     if market.scenario.design.delivery.model == "alliance":
         return _select_alliances(market, teams, bids, bid_team, bid_lots, bid_ratio, offers, rules, terms)
     lots = [Lot(str(l), float(offers["reserve"][l] * terms.price_cap), bool(market.lots.set_aside[l]) and terms.set_asides) for l in lot_ids]
@@ -582,13 +582,17 @@ class Members:
 def _choose_bids(market: Market, teams: list[Team], lot_ids: np.ndarray, offers: dict[str, np.ndarray], terms: TenderTerms,
                  funnel: diagnostics.Funnel):
     """Each team bids for its most profitable feasible lots until its bid budget runs out; `funnel`
-    records which tests each team passed for each lot."""
+    records which tests each team passed for each lot. Also returns, by bidder, how many of the lots
+    it bid for its reserves can carry at once: each lot's exposure fits them alone, but one purse
+    funds the working capital of every lot it wins."""
     design, p, ledger = market.scenario.design, market.providers, market.ledger
     bidding = design.bidding
     reserves = ledger.balances[p.account] / 100.0
     bids: list[Bid] = []
     bid_team, bid_lots, bid_ratio = [], [], []
     charges: dict[int, int] = {}  # bid costs in pence by provider, posted together
+    largest: dict[str, float] = {}  # by bidder: the largest exposure among the lots it bid for
+    purse: dict[str, float] = {}  # by bidder: the exposure its reserves bear
     for t, team in enumerate(teams):
         m = team.providers
         lead_turnover = p.turnover_gbp[team.lead] if team.lead >= 0 else p.turnover_gbp[m].sum()
@@ -628,6 +632,9 @@ def _choose_bids(market: Market, teams: list[Team], lot_ids: np.ndarray, offers:
                 spent += cost[j]
                 chosen.append(j)
         funnel.stages(t, present, absorb, margin, funded, risk, np.isin(np.arange(len(lot_ids)), chosen), exposure, ratio)
+        if chosen and exposure[chosen].max() > 0:
+            largest[team.bidder_id] = max(largest.get(team.bidder_id, 0.0), float(exposure[chosen].max()))
+            purse[team.bidder_id] = bearable
         for j in chosen:
             lot = int(lot_ids[j])
             bids.append(Bid(f"{team.bidder_id}-r{team.region}-l{lot}", team.bidder_id, (str(lot),),
@@ -639,7 +646,8 @@ def _choose_bids(market: Market, teams: list[Team], lot_ids: np.ndarray, offers:
     if charges:
         payers = np.fromiter(charges, dtype=np.int64)
         market.ledger.post(p.account[payers], Account.BID_COSTS, np.fromiter(charges.values(), dtype=np.int64), Kind.BID)
-    return bids, bid_team, bid_lots, bid_ratio
+    carried = {bidder: max(1, int(purse[bidder] // largest[bidder])) for bidder in largest}
+    return bids, bid_team, bid_lots, bid_ratio, carried
 
 
 def _add_packages(market, t, team, lot_ids, chosen, ratio, offers, bids, bid_team, bid_lots, bid_ratio) -> None:
@@ -686,8 +694,9 @@ def _charge_bid_costs(market: Market, team: Team, cost_gbp: float, charges: dict
         charges[int(payer)] = charges.get(int(payer), 0) + each
 
 
-def _rules(market: Market, teams: list[Team], offers: dict[str, np.ndarray]) -> AwardRules:
-    """Caps: the design's lots-per-provider cap, and what each team's turnover can absorb."""
+def _rules(market: Market, teams: list[Team], offers: dict[str, np.ndarray], carried: dict[str, int]) -> AwardRules:
+    """Caps: the design's lots-per-provider cap, what each team's turnover can absorb, and how many of
+    the lots it bid for its reserves can fund at once (`carried`)."""
     p = market.providers
     design = market.scenario.design
     typical_value = float(np.median(offers["annual_value"][offers["annual_value"] > 0])) if (offers["annual_value"] > 0).any() else 1.0
@@ -699,7 +708,7 @@ def _rules(market: Market, teams: list[Team], offers: dict[str, np.ndarray]) -> 
         cap = max(1, int(_absorbable(market, team, turnover) // typical_value))
         if design.lots.max_lots_per_provider is not None:
             cap = min(cap, design.lots.max_lots_per_provider)
-        caps[team.bidder_id] = cap
+        caps[team.bidder_id] = min(cap, carried.get(team.bidder_id, cap))
         leads = team.providers if team.lead < 0 else np.array([team.lead])
         if is_small[leads].all():
             small.add(team.bidder_id)

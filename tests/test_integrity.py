@@ -36,16 +36,19 @@ def people_balance(result) -> np.ndarray:
     reserves_months=st.sampled_from([0.1, 3.0]),
     min_points=st.sampled_from([None, 0.2]),
     set_aside=st.sampled_from([0.0, 0.5]),
+    policy=st.sampled_from([["leave_unserved"], ["extend", "direct_award", "last_resort"],
+                            ["relax_and_relet", "last_resort"]]),
     seed=st.integers(0, 2**31),
 )
-def test_people_account_balances_every_month(model, structure, threshold, length, retender, reserves_months, min_points, set_aside, seed):
+def test_people_account_balances_every_month(model, structure, threshold, length, retender, reserves_months, min_points, set_aside,
+                                             policy, seed):
     # Thin reserves make providers fail, a high threshold leaves lots unlet, short contracts re-let often.
     scenario = small({
         "design.delivery.model": model, "design.lots.structure": structure,
         "design.eligibility.min_turnover_gbp": threshold, "design.contract.length_months": length,
         "design.contract.retender": retender, "design.performance.min_points": min_points,
         "design.performance.terminate_after": 1 if min_points else None, "design.lots.set_aside_share": set_aside,
-        **{f"sector.bands.{i}.reserves_months": reserves_months for i in range(8)},
+        "design.stewardship.policy": policy, **{f"sector.bands.{i}.reserves_months": reserves_months for i in range(8)},
     })
     result = simulate(scenario, seed)
     assert (people_balance(result) == 0).all()

@@ -6,6 +6,7 @@ import numpy as np
 from platoons import simulate
 from platoons.ledger import Account, Kind, Role
 from platoons.market import exits, stewardship
+from platoons.market.commissioning import month_of_yearly_pence
 from platoons.market.engine import step
 from platoons.simulate import PEOPLE_STATES, _start
 from small_world import small
@@ -140,9 +141,10 @@ def test_contract_management_is_paid_each_month_for_each_standing_contract():
     run(market, 3)
     j = market.ledger.journal()
     standing = sum(c.active for c in market.contracts)
-    per_month = market.scenario.design.commissioning_costs.contract_management_gbp_per_year / 12
+    per_year = market.scenario.design.commissioning_costs.contract_management_gbp_per_year
     month2 = j["amount_pence"][(j["kind"] == Kind.CONTRACT_MANAGEMENT) & (j["month"] == 2)].sum()
-    assert month2 == round(per_month * standing * 100)
+    assert month2 == standing * month_of_yearly_pence(per_year, 2)
+    assert abs(month2 - per_year / 12 * standing * 100) <= standing  # a twelfth, to the penny
     assert (j["payer"][j["kind"] == Kind.CONTRACT_MANAGEMENT] == Account.COMMISSIONER).all()
 
 

@@ -22,7 +22,6 @@ from platoons.market.lots import build_lots
 from .agents import SUSTAINING, WAITING, Centre, Contract, Participant, Placement, Provider
 
 SHARED_STREAMS = ("population", "tender", "dynamics", "entry")  # the set-up pieces both implementations share
-RELET_EVERY_MONTHS = 3
 REGIONAL_REACH_GBP = 1_000_000.0
 NATIONAL_REACH_GBP = 50_000_000.0
 BLOCK, FEE, ATTACHMENT, OUTCOME, SUSTAINMENT = range(5)
@@ -354,12 +353,12 @@ class MarketModel(mesa.Model):
         self.count("stewardship_last_resort", len(lots))
 
     def _relax_and_relet(self, lots: list[int]) -> None:
-        if self.month % RELET_EVERY_MONTHS and not self._just_orphaned(lots):
+        if self.month % self.design.stewardship.relet_every_months and not self._just_orphaned(lots):
             return
         self.let_lots(lots, self._steward_end(), relaxed=True)
 
     def _leave_unserved(self, lots: list[int]) -> None:
-        if self.month % RELET_EVERY_MONTHS == 0 and self.month > 0:
+        if self.month % self.design.stewardship.relet_every_months == 0 and self.month > 0:
             self.let_lots(lots, self._steward_end())
 
     def _just_orphaned(self, lots: list[int]) -> bool:
@@ -574,7 +573,8 @@ class MarketModel(mesa.Model):
     def manage_contracts(self) -> None:
         """The commissioner's monthly cost of managing each standing contract."""
         standing = sum(1 for c in self.contracts if c.active)
-        self.totals["spend"] += pence(self.design.commissioning_costs.contract_management_gbp_per_year / 12 * standing)
+        per_year, k = self.design.commissioning_costs.contract_management_gbp_per_year, self.month % 12
+        self.totals["spend"] += standing * (pence(per_year * (k + 1) / 12) - pence(per_year * k / 12))  # twelve months make a year exactly
 
     # --- exits with notice ----------------------------------------------------------------
 

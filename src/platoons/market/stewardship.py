@@ -6,12 +6,13 @@ take its referrals. The design's policy lists the actions the commissioner tries
 one gives the lot a holder:
 
     extend           the incumbent whose contract just expired carries on for `extend_months`
-    relax_and_relet  an immediate re-let with the turnover threshold and set-aside lifted and a
-                     price cap above list price
+    relax_and_relet  an immediate re-let with the turnover and reserves thresholds and the
+                     set-aside lifted and a price cap above list price; retried every `relet_every_months`
     direct_award     the best remaining eligible provider present in the lot that can absorb it,
                      at list price, without competition (direct, prime and consortium designs)
     last_resort      an in-house public service, paid its costs open book
-    leave_unserved   nothing now; the lot is re-let each quarter, as before stewardship existed
+    leave_unserved   nothing now; the lot is re-let every `relet_every_months` (a quarter by
+                     default), as before stewardship existed
 
 Every action (and every month a lot stays unserved) is recorded with its cost to the commissioner.
 """
@@ -26,8 +27,6 @@ from platoons.market.contracting import let_lots, sign_and_hand_over
 from platoons.market.bidding import EFFECT_FOR_FULL_QUALITY, QUALITY_WEIGHTS, Team, Win, list_value_per_year
 from platoons.market.state import Market
 from platoons.population import Providers, open_provider_accounts
-
-RELET_EVERY_MONTHS = 3  # assumption: a competitive re-let takes a quarter to run again
 
 
 def respond(market: Market) -> None:
@@ -54,7 +53,7 @@ def _extend(market: Market, lots: np.ndarray) -> None:
 
 
 def _relax_and_relet(market: Market, lots: np.ndarray) -> None:
-    if market.month % RELET_EVERY_MONTHS and not _just_orphaned(market, lots):
+    if not _relet_due(market) and not _just_orphaned(market, lots):
         return
     cost = let_lots(market, lots, _end(market), relaxed=True)
     let = set(lots.tolist()) - set(np.flatnonzero(market.lot_contract() < 0).tolist())
@@ -62,7 +61,7 @@ def _relax_and_relet(market: Market, lots: np.ndarray) -> None:
 
 
 def _leave_unserved(market: Market, lots: np.ndarray) -> None:
-    if market.month % RELET_EVERY_MONTHS == 0 and market.month > 0:
+    if _relet_due(market) and market.month > 0:
         let_lots(market, lots, _end(market))
 
 
@@ -142,8 +141,13 @@ def _single_provider_win(market: Market, provider: int, lot: int, price_ratio: f
     return Win(team, (lot,), price_ratio, np.zeros(groups))
 
 
+def _relet_due(market: Market) -> bool:
+    """Whether a competitive re-let can run this month (one takes `relet_every_months` to run again)."""
+    return market.month % market.scenario.design.stewardship.relet_every_months == 0
+
+
 def _just_orphaned(market: Market, lots: np.ndarray) -> bool:
-    """Whether some lot lost its holder since last month (a re-let need not wait for the quarter)."""
+    """Whether some lot lost its holder since last month (a re-let need not wait for its round)."""
     return any(c.end_month == market.month or c.ended_by in ("failed", "handed_back", "terminated") and c.end_month >= market.month - 1
                for c in market.contracts if set(c.lots) & set(lots.tolist()) and not c.active)
 

@@ -649,10 +649,14 @@ class Stewardship(Model):
         ("extend", "direct_award", "last_resort"), "actions",
         "What the commissioner tries, in order, when a lot has no holder (a tender drew no acceptable bid, the holder "
         "failed or handed it back): extend the incumbent, re-let at once on relaxed terms, award directly to the best "
-        "remaining eligible provider, give it to the provider of last resort, or leave it unserved and re-let each quarter.",
+        "remaining eligible provider, give it to the provider of last resort, or leave it unserved and re-let every `relet_every_months`.",
         "assumption", min_length=1,
     )
     extend_months: int = param(12, "months", "Length of an extension of the incumbent's contract.", "assumption", ge=1, le=60)
+    relet_every_months: int = param(
+        3, "months", "How often a lot left without a holder is tendered again (leave_unserved, and relax_and_relet unless the "
+        "lot lost its holder this month): a competitive re-let takes about a quarter to run again.", "assumption", ge=1, le=24,
+    )
     relax_price_cap: float = param(
         1.2, "share of list price", "Highest price a relaxed re-let accepts (threshold and set-aside are lifted too).", "assumption", ge=1, le=3
     )

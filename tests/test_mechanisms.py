@@ -94,14 +94,17 @@ def joint_liability_case(liability):
     deficit = 1_000_00
     market.ledger.post(accounts[victim], Account.OVERHEADS, int(market.ledger.balances[accounts[victim]]) + deficit, Kind.OVERHEAD)
     handle_failures(market)
-    return before - market.ledger.balances[accounts[others]].sum(), deficit
+    cause = next(e["cause"] for e in market.exits if e["provider"] == f"p{victim}")
+    return before - market.ledger.balances[accounts[others]].sum(), deficit, cause
 
 
 def test_joint_liability_spreads_a_members_loss():
-    spread, deficit = joint_liability_case(True)
+    spread, deficit, cause = joint_liability_case(True)
     assert spread == deficit
-    spread, _ = joint_liability_case(False)
+    assert cause.startswith("its reserves ran out, GBP 1,000 short, paid by its fellow members under joint liability")
+    spread, _, cause = joint_liability_case(False)
     assert spread == 0
+    assert cause.startswith("its reserves ran out, GBP 1,000 short while delivering")
 
 
 def test_capacity_grants_raise_small_providers_bids():

@@ -428,33 +428,35 @@ def handle_failures(market: Market) -> None:
         if len(failing) == 0:
             return
         for provider in failing:
-            if liability:
-                _share_loss(market, int(provider))
+            shortfall = -int(ledger.balances[p.account[provider]])
+            covered = _share_loss(market, int(provider)) if liability else False
             deficit = -int(ledger.balances[p.account[provider]])
             ledger.post(Account.CREDITORS, p.account[provider], deficit, Kind.WRITE_OFF)
-            _fail(market, int(provider), cause=_insolvency_cause(market, int(provider), deficit))
+            _fail(market, int(provider), cause=_insolvency_cause(market, int(provider), shortfall, covered))
 
 
-def _insolvency_cause(market: Market, provider: int, deficit_pence: int) -> str:
-    """Why a provider failed, in words: how far short it fell and what it was delivering."""
+def _insolvency_cause(market: Market, provider: int, deficit_pence: int, covered: bool = False) -> str:
+    """Why a provider failed, in words: how far short it fell, who paid its creditors, and what it was delivering."""
     pl = market.placements
     mine = (pl.provider == provider) & pl.live(market)
     contracts = sorted({int(c) for c in pl.contract[mine]})
     lots = sorted({market.lots.names[int(l)] for l in pl.lot[mine]})
     delivering = (f" while delivering contract(s) {', '.join(map(str, contracts))} (lots {', '.join(lots)})"
                   if contracts else " with no contract to deliver")
-    return f"its reserves ran out, GBP {deficit_pence / 100:,.0f} short{delivering}"
+    paid = ", paid by its fellow members under joint liability" if covered else ""
+    return f"its reserves ran out, GBP {deficit_pence / 100:,.0f} short{paid}{delivering}"
 
 
-def _share_loss(market: Market, provider: int) -> None:
-    """Fellow members of the failing provider's consortia cover its deficit, pro rata to reserves."""
+def _share_loss(market: Market, provider: int) -> bool:
+    """Fellow members of the failing provider's consortia cover its deficit, pro rata to reserves,
+    whatever that leaves them (liability is joint and several); whether any fellow was there to."""
     p, ledger = market.providers, market.ledger
     fellows = set()
     for contract in market.contracts:
         if contract.active and contract.holder < 0 and provider in contract.members:
             fellows.update(int(m) for m in contract.members if m != provider and p.active[m])
     if not fellows:
-        return
+        return False
     fellows = np.array(sorted(fellows))
     deficit = -int(ledger.balances[p.account[provider]])
     weights = np.maximum(ledger.balances[p.account[fellows]], 1).astype(float)
@@ -462,6 +464,7 @@ def _share_loss(market: Market, provider: int) -> None:
     shares[np.argmax(weights)] += deficit - shares.sum()
     ledger.post(p.account[fellows], p.account[provider], shares, Kind.LIABILITY, Role.MEMBER)
     market.count("liability_calls", len(fellows))
+    return True
 
 
 def _fail(market: Market, provider: int, exit_kind: str = "insolvency", cause: str = "its reserves ran out") -> None:

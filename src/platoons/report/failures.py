@@ -25,8 +25,7 @@ def failures_section(store: Store, colours: dict[str, str]) -> Section:
 
     exits, people = per_run(store, "exits", "exit", EXITS, weight="people")
     actions, _ = per_run(store, "stewardship", "action", ACTIONS)
-    changes, moved = per_run(store, "transitions", "kind", {"change": "change of provider"}, weight="people")
-    _, cost = per_run(store, "transitions", "kind", {}, weight="cost_gbp")
+    changes, moved, cost = transitions_per_run(store)
     figure = make_subplots(rows=1, cols=2, horizontal_spacing=0.12,
                            subplot_titles=["Providers leaving, per run", "The commissioner stepping in, per lot and run"])
     rows = []
@@ -43,9 +42,8 @@ def failures_section(store: Store, colours: dict[str, str]) -> Section:
     figure.update_layout(barmode="group", height=460, margin=dict(l=60, r=20, t=60, b=90), font=dict(size=13),
                          legend=dict(orientation="h", y=-0.25))
     data = Data("failures.csv", ("design", "panel", "what", "mean_per_run"), rows)
-    changes = {d: changes.get((d, "change"), 0.0) for d in store.designs}
     chart = Chart("failures", "Providers leaving and the commissioner's response",
-                  reading(store, exits, actions, people) + " " + transitions_reading(store, changes, moved, cost), figure, data)
+                  reading(store, exits, actions, people) + " " + transitions_reading(changes, moved, cost), figure, data)
     intro = ("Means per run. A provider that expects a loss it cannot bear, or cannot fund the working capital payment "
              "by results needs, hands a contract back or withdraws from a supply chain with notice; one whose reserves "
              "run out goes insolvent; one that lost all its service income closes. When a lot is left without a holder "
@@ -55,19 +53,31 @@ def failures_section(store: Store, colours: dict[str, str]) -> Section:
 
 
 def per_run(store: Store, name: str, column: str, words: dict[str, str], weight: str | None = None):
-    """Mean rows per run of each design by `column` (only its known values; every row counts as "change" where
-    the table has no such column), and the mean of `weight` per run."""
+    """Mean rows per run of each design by `column` (only its known values), and the mean of `weight` per run."""
     table = read_table(store.directory, name)
     counts: dict[tuple[str, str], float] = {}
     totals: dict[str, float] = {}
     for row in table.to_pylist() if table is not None else []:
         design, runs = row["design"], max(store.runs(row["design"]), 1)
-        row.setdefault(column, "change")
         if row[column] in words:
             counts[design, row[column]] = counts.get((design, row[column]), 0.0) + 1.0 / runs
         if weight:
             totals[design] = totals.get(design, 0.0) + float(row[weight] or 0) / runs
     return counts, totals
+
+
+def transitions_per_run(store: Store) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    """By design, per run: changes of provider, people transferred, and their cost in GBP."""
+    table = read_table(store.directory, "transitions")
+    changes: dict[str, float] = {}
+    moved: dict[str, float] = {}
+    cost: dict[str, float] = {}
+    for row in table.to_pylist() if table is not None else []:
+        design, runs = row["design"], max(store.runs(row["design"]), 1)
+        changes[design] = changes.get(design, 0.0) + 1.0 / runs
+        moved[design] = moved.get(design, 0.0) + float(row["people"] or 0) / runs
+        cost[design] = cost.get(design, 0.0) + float(row["cost_gbp"] or 0) / runs
+    return changes, moved, cost
 
 
 def reading(store: Store, exits, actions, people) -> str:
@@ -94,8 +104,8 @@ def _mean_metric(store: Store, design: str, metric: str) -> float:
     return float(rows[0][0]) if rows and rows[0][0] is not None else math.nan
 
 
-def transitions_reading(store: Store, changes: dict[str, float], moved: dict[str, float], cost: dict[str, float]) -> str:
-    if not any(changes.values()):
+def transitions_reading(changes: dict[str, float], moved: dict[str, float], cost: dict[str, float]) -> str:
+    if not changes:
         return "No lot changed provider."
     most = max(changes, key=changes.get)
     return (f"Under {most} {changes[most]:.1f} lots a run changed provider, moving {number(moved.get(most, 0.0), 'people')} "

@@ -39,17 +39,17 @@ def api(server):
 
 def scenario_file_cases():
     """The hostile gallery's refused scenario files that stand alone (no other file, no extra argument)."""
-    folder = Path(tempfile.mkdtemp())
-    for case in CASES:
-        if case.code != 2:
-            continue
-        work = folder / case.id
-        work.mkdir()
-        argv = case.make(work)
-        if argv[0] == "validate" and len(argv) == 2 and isinstance(argv[1], Path) and argv[1].is_file():
-            text = argv[1].read_bytes()
-            if b"base: " not in text or b"base: default" in text:
-                yield pytest.param(case, argv[1].name, text, id=case.id)
+    with tempfile.TemporaryDirectory() as folder:
+        for case in CASES:
+            if case.code != 2:
+                continue
+            work = Path(folder) / case.id
+            work.mkdir()
+            argv = case.make(work)
+            if argv[0] == "validate" and len(argv) == 2 and isinstance(argv[1], Path) and argv[1].is_file():
+                text = argv[1].read_bytes()
+                if b"base: " not in text or b"base: default" in text:
+                    yield pytest.param(case, argv[1].name, text, id=case.id)
 
 
 def expected_words(path: Path) -> list[str]:

@@ -10,6 +10,7 @@ import mesa
 import numpy as np
 
 from platoons.ledger import Ledger, Role
+from platoons.market.commissioning import month_of_yearly_pence
 from platoons.market.exits import Economics, income_per_person, net_per_month
 from platoons.market.prices import build_prices
 from platoons.market.state import Market
@@ -573,8 +574,7 @@ class MarketModel(mesa.Model):
     def manage_contracts(self) -> None:
         """The commissioner's monthly cost of managing each standing contract."""
         standing = sum(1 for c in self.contracts if c.active)
-        per_year, k = self.design.commissioning_costs.contract_management_gbp_per_year, self.month % 12
-        self.totals["spend"] += standing * (pence(per_year * (k + 1) / 12) - pence(per_year * k / 12))  # twelve months make a year exactly
+        self.totals["spend"] += standing * month_of_yearly_pence(self.design.commissioning_costs.contract_management_gbp_per_year, self.month)
 
     # --- exits with notice ----------------------------------------------------------------
 

@@ -14,7 +14,9 @@ one gives the lot a holder:
     leave_unserved   nothing now; the lot is re-let every `relet_every_months` (a quarter by
                      default), as before stewardship existed
 
-Every action (and every month a lot stays unserved) is recorded with its cost to the commissioner.
+Every lot an action places is a row of the stewardship table with its share of the action's cost, and
+every month a lot stays unserved is counted; re-lets under `leave_unserved` are tenders, recorded in the
+diagnostics.
 """
 
 from __future__ import annotations

@@ -80,6 +80,16 @@ def margin_gap(outcome: Outcome) -> float:
     return metric("margin_prime")(outcome) - metric("margin_subcontractors")(outcome)
 
 
+def first_letting_price(outcome: Outcome) -> float:
+    """The mean price ratio of the contracts let at the first tender (month 0). Later contracts
+    include direct awards and extensions at list price, and the provider of last resort is paid
+    its costs open book (price ratio 0): no competition set those prices."""
+    rows = outcome.tables.get("contracts", {})
+    price = np.asarray(rows.get("price_ratio", []), dtype=float)
+    first = (np.asarray(rows.get("start_month", []), dtype=float) == 0) & (price > 0)
+    return float(price[first].mean()) if first.any() else float("nan")
+
+
 def referral_share(role: str) -> Callable[[Outcome], float]:
     """The share of a run's referrals sent to providers in one role (from the supply-chain table)."""
     def read(outcome: Outcome) -> float:
@@ -134,7 +144,7 @@ LEVERS: tuple[Lever, ...] = (
           "a higher price for the hardest group makes effort on it pay"),
     Lever("rivals", "default", {**ONLY_NATIONAL_FIRMS, "sector.bands.0.count": 2}, {**ONLY_NATIONAL_FIRMS, "sector.bands.0.count": 12},
           (Measure("expected bidders", table_mean("diagnostics", "expected_bidders"), +1),
-           Measure("mean winning price", table_mean("contracts", "price_ratio"), -1)),
+           Measure("winning price at the first letting", first_letting_price, -1)),
           "more credible rivals for a lot make each bidder price nearer its cost (bidding.shading_rule: rivals)", replicates=20),
     Lever("bidder optimism", "default", {"design.bidding.optimism": 0.0}, {"design.bidding.optimism": 0.5},
           (Measure("winner's curse", winners_curse, +1),),

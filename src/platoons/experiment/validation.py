@@ -240,7 +240,9 @@ NOT_COMPARED = (
     ("Work Programme", "Non-intervention job outcome rates: JSA about 5% a year, ESA about 11-15% [press: FullFact; sector]",
      "JSA's 5% is encoded; the preset's ESA no-support rates (1-3% a year) are assumptions: at 11-15% a year, no support "
      "alone would exceed the published ESA two-year outcome rates the model is fitted to."),
-    ("Work Programme", "Prime management fees", "Not published: an assumption (15%)."),
+    ("Work Programme", "Prime management fees",
+     "Not published: an assumption (30%), read from the pre-launch claim that a small charity subcontractor might net "
+     "about 50% of the gross outcome price [WPC 2011 evidence]."),
     ("Transforming Rehabilitation", "Nearly 60% of short-sentence releases reoffend within 12 months; baseline binary reoffending about 47.5% [PAC 2016; press]",
      "Set through the need groups' no-support rates (encoded); the run does not record reoffending within 12 months as a figure."),
     ("Transforming Rehabilitation", "Tier 1 owners carry payment-by-results risk, tier 2 some, tier 3 none [JC 2014]",

@@ -386,3 +386,27 @@ def test_a_race_stopped_by_its_time_limit_returns_a_feasible_incumbent_and_a_bou
     chosen, bound = race(model, 0.05)
     assert bound is not None and _packs(model, chosen)
     assert bound >= model.gains[chosen].sum() - 1e-6
+
+
+def test_a_race_settles_a_tie_the_same_way_whichever_solver_proved_the_optimum() -> None:
+    pytest.importorskip("ortools", reason="race needs OR-Tools (the solvers extra)")
+    from platoons.tender import cpsat, highs
+    from platoons.tender.decompose import Model, build_rows
+    from platoons.tender.portfolio import solve
+
+    # Every bid is worth its size, so every award that covers all 20 lots ties at 20.
+    rng = np.random.default_rng(0)
+    sizes = rng.integers(1, 4, 60)
+    members: dict[int, list[int]] = {}
+    for k, size in enumerate(sizes.tolist()):
+        for lot in rng.choice(20, size=size, replace=False).tolist():
+            members.setdefault(lot, []).append(k)
+    model = Model(sizes.astype(float), *build_rows([row for row in members.values() if len(row) > 1], []))
+    by_highs, _ = highs.solve(model, None)
+    by_cpsat, _ = cpsat.solve(model, None)
+    assert sorted(by_highs) != sorted(by_cpsat)  # two optima of equal surplus: the case to settle
+    assert model.gains[by_highs].sum() == model.gains[by_cpsat].sum() == 20.0
+    settled = cpsat.canonical(model, by_highs, None)
+    assert settled == cpsat.canonical(model, by_cpsat, None)
+    assert model.gains[settled].sum() == 20.0 and _packs(model, settled)
+    assert solve(model, "race", None) == (settled, None)

@@ -33,7 +33,9 @@ stays within its cap; the scan repeats until nothing moves. So of two equal bids
 lots the earlier one wins, and a package ties with the later single-lot bids it covers. Ties
 between different combinations that no such swap links (two earlier bids against one later
 package, say) are left as the solver's deterministic search found them: the same input and
-solver give the same award, but HiGHS and CP-SAT may pick different awards of equal surplus.
+solver give the same award, but HiGHS and CP-SAT may pick different awards of equal surplus. The
+race settles such ties before this rule, the same way whichever solver finished first
+(``platoons.tender.portfolio``).
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ NO_ACCEPTABLE_BID = "no acceptable bid"
 LOST_TO_A_PACKAGE = "lost to a package"
 
 # Surpluses that differ by no more than this fraction count as equal when breaking ties.
-_TIE_RELATIVE = 1e-9
+TIE_RELATIVE = 1e-9
 # The largest price or reserve price accepted, GBP (a trillion): sums over any tender stay far
 # below the 1e20 that solvers read as infinity, and never overflow to inf.
 MAX_AMOUNT = 1e12
@@ -316,7 +318,7 @@ def _prefer_earlier(
             if not rivals or min(rivals) < k:
                 continue
             given_up = math.fsum(gains[r] for r in rivals)
-            if gains[k] < given_up - _TIE_RELATIVE * max(given_up, gains[k]):
+            if gains[k] < given_up - TIE_RELATIVE * max(given_up, gains[k]):
                 continue
             cap = cap_for(bid.bidder_id, rules)
             if cap is not None:

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from platoons.tender.award import TIE_RELATIVE
 from platoons.tender.decompose import Model
 
 RANDOM_SEED = 20240229
 UNITS_PER_POUND = 1e6
+RANK_BITS = 16  # bits of the pseudo-random part of a bid's rank among tied awards
 
 
 def available() -> bool:
@@ -29,26 +33,10 @@ def solve(model: Model, time_limit_s: float | None) -> tuple[list[int], float | 
     """The chosen columns and, when the time limit stopped the search, the best bound (else None)."""
     from ortools.sat.python import cp_model
 
-    scale = _scale(float(model.gains.sum()))
-    weights = [int(round(gain * scale)) for gain in model.gains.tolist()]
-    program = cp_model.CpModel()
-    x = [program.new_bool_var(f"x{k}") for k in range(len(weights))]
-    starts, index, value = model.starts.tolist(), model.index.tolist(), model.value.tolist()
-    for r, upper in enumerate(model.upper.tolist()):
-        span = range(starts[r], starts[r + 1])
-        if upper == 1.0 and all(value[e] == 1.0 for e in span):
-            program.add_at_most_one(x[index[e]] for e in span)
-        else:  # a bidder's cap: package sizes and the cap are whole numbers
-            program.add(sum(int(value[e]) * x[index[e]] for e in span) <= int(upper))
+    weights, scale = _weights(model)
+    program, x = _program(model)
     program.maximize(sum(w * var for w, var in zip(weights, x, strict=True)))
-
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    solver.parameters.random_seed = RANDOM_SEED
-    solver.parameters.relative_gap_limit = 0.0
-    solver.parameters.absolute_gap_limit = 0.0
-    if time_limit_s is not None:
-        solver.parameters.max_time_in_seconds = max(time_limit_s, 1e-3)
+    solver = _solver(time_limit_s)
     status = solver.solve(program)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         chosen = [k for k, var in enumerate(x) if solver.boolean_value(var)]
@@ -61,6 +49,69 @@ def solve(model: Model, time_limit_s: float | None) -> tuple[list[int], float | 
     if status == cp_model.UNKNOWN:  # stopped before any solution: its bound may not be one yet
         return chosen, float(model.gains.sum())
     raise RuntimeError(f"CP-SAT stopped with status {solver.status_name(status)!r}")
+
+
+def canonical(model: Model, optimum: list[int], time_limit_s: float | None) -> list[int] | None:
+    """Of the awards whose surplus ties with ``optimum`` (a proven optimum), the one the tie
+    ranking puts first; None if that is not proven within the time limit.
+
+    Each bid b of n is ranked ``(n - b) 2^RANK_BITS + h_b``, ``h_b`` a fixed pseudo-random number
+    below ``2^RANK_BITS``, and the award with the largest sum of ranks wins: earlier bids rank
+    higher, and the pseudo-random parts make two awards with the same sum all but impossible, so
+    the answer does not depend on which solver found the ``optimum`` this starts from. Ties are
+    awards within ``award``'s tie tolerance (one part in 10^9), widened by the rounding of each
+    winning bid's surplus to whole units.
+    """
+    from ortools.sat.python import cp_model
+
+    weights, _ = _weights(model)
+    best = sum(weights[k] for k in optimum)
+    n = len(weights)
+    hashes = np.random.default_rng(RANDOM_SEED).integers(0, 2**RANK_BITS, n).tolist()
+    program, x = _program(model)
+    program.add(sum(w * var for w, var in zip(weights, x, strict=True)) >= best - int(TIE_RELATIVE * best) - len(optimum))
+    program.maximize(sum(((n - b) * 2**RANK_BITS + hashes[b]) * x[b] for b in range(n)))
+    chosen = set(optimum)
+    for k, var in enumerate(x):
+        program.add_hint(var, k in chosen)
+    solver = _solver(time_limit_s)
+    if solver.solve(program) != cp_model.OPTIMAL:
+        return None
+    return [k for k, var in enumerate(x) if solver.boolean_value(var)]
+
+
+def _weights(model: Model) -> tuple[list[int], float]:
+    scale = _scale(float(model.gains.sum()))
+    return [int(round(gain * scale)) for gain in model.gains.tolist()], scale
+
+
+def _program(model: Model):
+    """The award's constraints over one boolean per column."""
+    from ortools.sat.python import cp_model
+
+    program = cp_model.CpModel()
+    x = [program.new_bool_var(f"x{k}") for k in range(len(model.gains))]
+    starts, index, value = model.starts.tolist(), model.index.tolist(), model.value.tolist()
+    for r, upper in enumerate(model.upper.tolist()):
+        span = range(starts[r], starts[r + 1])
+        if upper == 1.0 and all(value[e] == 1.0 for e in span):
+            program.add_at_most_one(x[index[e]] for e in span)
+        else:  # a bidder's cap: package sizes and the cap are whole numbers
+            program.add(sum(int(value[e]) * x[index[e]] for e in span) <= int(upper))
+    return program, x
+
+
+def _solver(time_limit_s: float | None):
+    from ortools.sat.python import cp_model
+
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = RANDOM_SEED
+    solver.parameters.relative_gap_limit = 0.0
+    solver.parameters.absolute_gap_limit = 0.0
+    if time_limit_s is not None:
+        solver.parameters.max_time_in_seconds = max(time_limit_s, 1e-3)
+    return solver
 
 
 def _scale(total: float) -> float:

@@ -1,12 +1,18 @@
 """Which exact solver runs a component of the award: HiGHS, CP-SAT, or both in a race.
 
 CP-SAT (OR-Tools) is the second backend because it was the faster of the two candidates measured
-on the CATS instances (PySCIPOpt's SCIP was the other). ``race`` starts HiGHS and CP-SAT in two processes, each on one thread, and takes the first proven
-optimum, stopping the other. Both solve the same model exactly and ``award`` then applies the
-same tie rule to whatever optimum came back, so the award does not depend on which finished
-first. Most components solve in milliseconds, for which two processes would cost more than
-they could save: so HiGHS first gets ``HEAD_START_S`` seconds in this process, and only a
-component it has not proven optimal by then is raced, for the time that is left.
+on the CATS instances (PySCIPOpt's SCIP was the other). ``race`` starts HiGHS and CP-SAT in two
+processes, each on one thread, and takes the first proven optimum, stopping the other. Most
+components solve in milliseconds, for which two processes would cost more than they could save:
+so HiGHS first gets ``HEAD_START_S`` seconds in this process, and only a component it has not
+proven optimal by then is raced, for the time that is left.
+
+Where the optimum is not unique, the two solvers (or HiGHS inside or outside its head start) may
+prove different awards of equal surplus. So the race then settles the tie the same way whichever
+finished first: CP-SAT finds, among the awards that tie with the proven optimum, the one the tie
+ranking puts first (``cpsat.canonical``: earlier bids first, and no two awards rank alike),
+starting from the optimum in hand; ``award`` then applies its own tie rule, as in every mode. A
+time limit that stops this second search leaves the proven optimum as it was found.
 """
 
 from __future__ import annotations
@@ -35,6 +41,17 @@ def solve(model: Model, solver: str, time_limit_s: float | None) -> tuple[list[i
     """The chosen columns and, when stopped by the time limit, the best bound (else None)."""
     if solver != "race":
         return _BACKENDS[solver](model, time_limit_s)
+    started = time.perf_counter()
+    chosen, bound = _first_proven(model, time_limit_s)
+    if bound is not None:
+        return chosen, bound
+    left = None if time_limit_s is None else time_limit_s - (time.perf_counter() - started)
+    settled = cpsat.canonical(model, chosen, left)
+    return (chosen if settled is None else settled), None
+
+
+def _first_proven(model: Model, time_limit_s: float | None) -> tuple[list[int], float | None]:
+    """HiGHS alone for its head start, then the race for the time that is left."""
     started = time.perf_counter()
     head_start = HEAD_START_S if time_limit_s is None else min(HEAD_START_S, time_limit_s)
     chosen, bound = highs.solve(model, head_start)

@@ -11,8 +11,11 @@ Where the optimum is not unique, the two solvers (or HiGHS inside or outside its
 prove different awards of equal surplus. So the race then settles the tie the same way whichever
 finished first: CP-SAT finds, among the awards that tie with the proven optimum, the one the tie
 ranking puts first (``cpsat.canonical``: earlier bids first, and no two awards rank alike),
-starting from the optimum in hand; ``award`` then applies its own tie rule, as in every mode. A
-time limit that stops this second search leaves the proven optimum as it was found.
+starting from the optimum in hand; ``award`` then applies its own tie rule, as in every mode.
+The second search gets ``SETTLE_FACTOR`` times as long as the proof took (at least
+``SETTLE_MIN_S``, at most what the time limit leaves); one it does not finish in that time leaves
+the proven optimum as it was found, so a tender with very many tied awards may still be settled
+differently by the two solvers.
 """
 
 from __future__ import annotations
@@ -26,6 +29,11 @@ from platoons.tender.decompose import Model
 
 SOLVERS = ("highs", "cpsat", "race")
 HEAD_START_S = 0.25
+# Settling a tie may take as long again as the race, or far longer where ties abound (CATS
+# scheduling, 256 goods: not settled in 10 s after a 0.1 s proof), so it gets at most this many
+# times the time the proof took, and at least SETTLE_MIN_S.
+SETTLE_FACTOR = 2.0
+SETTLE_MIN_S = 1.0
 _BACKENDS = {"highs": highs.solve, "cpsat": cpsat.solve}
 
 
@@ -45,8 +53,11 @@ def solve(model: Model, solver: str, time_limit_s: float | None) -> tuple[list[i
     chosen, bound = _first_proven(model, time_limit_s)
     if bound is not None:
         return chosen, bound
-    left = None if time_limit_s is None else time_limit_s - (time.perf_counter() - started)
-    settled = cpsat.canonical(model, chosen, left)
+    spent = time.perf_counter() - started
+    budget = max(SETTLE_MIN_S, SETTLE_FACTOR * spent)
+    if time_limit_s is not None:
+        budget = min(budget, time_limit_s - spent)
+    settled = cpsat.canonical(model, chosen, budget) if budget > 0 else None
     return (chosen if settled is None else settled), None
 
 

@@ -1,15 +1,13 @@
 """The award MILP solved by OR-Tools CP-SAT (the ``solvers`` extra): the second backend.
 
-CP-SAT optimises integers, so each bid's surplus is counted in millionths of a pound, rounded
-(coarser, by powers of ten, only if the total would not fit in 60 bits). The optimum it proves is
-exact for those rounded surpluses: it can differ from HiGHS's only between awards whose totals
-differ by less than a millionth of a pound per winning bid, which ``award`` treats as ties. One
-worker and a fixed seed: the same model gives the same answer every time.
+CP-SAT optimises integers, so each bid's surplus is counted in units of ``2^-TOTAL_BITS`` of the
+surplus of all the component's bids together, rounded. Rounding moves a bid's surplus by at most
+half a unit, so the optimum CP-SAT proves differs from the true one by far less than ``award``'s
+tie tolerance (one part in 10^9) unless an award has millions of winners. One worker and a fixed
+seed: the same model gives the same answer every time.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -17,7 +15,7 @@ from platoons.tender.award import TIE_RELATIVE
 from platoons.tender.decompose import Model
 
 RANDOM_SEED = 20240229
-UNITS_PER_POUND = 1e6
+TOTAL_BITS = 50  # the whole component's surplus in units: within the 53 bits a double holds exactly
 RANK_BITS = 16  # bits of the pseudo-random part of a bid's rank among tied awards
 
 
@@ -115,7 +113,5 @@ def _solver(time_limit_s: float | None):
 
 
 def _scale(total: float) -> float:
-    """Units per pound: a millionth, or coarser by powers of ten so the total stays below 2^60."""
-    if total * UNITS_PER_POUND < 2.0**60:
-        return UNITS_PER_POUND
-    return UNITS_PER_POUND / 10.0 ** math.ceil(math.log10(total * UNITS_PER_POUND / 2.0**60))
+    """Units per pound: the component's whole surplus ``total`` (> 0) is ``2^TOTAL_BITS`` units."""
+    return 2.0**TOTAL_BITS / total

@@ -10,7 +10,7 @@ proven optimal by then is raced, for the time that is left.
 Where the optimum is not unique, the two solvers (or HiGHS inside or outside its head start) may
 prove different awards of equal surplus. So the race then settles the tie the same way whichever
 finished first: CP-SAT finds, among the awards that tie with the proven optimum, the one the tie
-ranking puts first (``cpsat.canonical``: earlier bids first, and no two awards rank alike),
+ranking puts first (``cpsat.canonical``: earlier bids first, two awards alike all but impossible),
 starting from the optimum in hand; ``award`` then applies its own tie rule, as in every mode.
 The second search gets ``SETTLE_FACTOR`` times as long as the proof took (at least
 ``SETTLE_MIN_S``, at most what the time limit leaves); one it does not finish in that time leaves

@@ -81,9 +81,10 @@ def margin_gap(outcome: Outcome) -> float:
 
 
 def first_letting_price(outcome: Outcome) -> float:
-    """The mean price ratio of the contracts let at the first tender (month 0). Later contracts
-    include direct awards and extensions at list price, and the provider of last resort is paid
-    its costs open book (price ratio 0): no competition set those prices."""
+    """The mean price ratio of the contracts won at the first tender (month 0). Contracts signed
+    later mostly replace failed or handed-back ones, by direct award or extension at list price;
+    the provider of last resort, at any month, is paid its costs open book (price ratio 0, left
+    out): no competition set those prices."""
     rows = outcome.tables.get("contracts", {})
     price = np.asarray(rows.get("price_ratio", []), dtype=float)
     first = (np.asarray(rows.get("start_month", []), dtype=float) == 0) & (price > 0)

@@ -34,7 +34,7 @@ def solve(model: Model, time_limit_s: float | None) -> tuple[list[int], float | 
 
     weights, scale = _weights(model)
     program, x = _program(model)
-    program.maximize(sum(w * var for w, var in zip(weights, x, strict=True)))
+    program.maximize(cp_model.LinearExpr.weighted_sum(x, weights))
     solver = _solver(time_limit_s)
     status = solver.solve(program)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -68,8 +68,8 @@ def canonical(model: Model, optimum: list[int], time_limit_s: float | None) -> l
     n = len(weights)
     hashes = np.random.default_rng(RANDOM_SEED).integers(0, 2**RANK_BITS, n).tolist()
     program, x = _program(model)
-    program.add(sum(w * var for w, var in zip(weights, x, strict=True)) >= best - int(TIE_RELATIVE * best) - len(optimum))
-    program.maximize(sum(((n - b) * 2**RANK_BITS + hashes[b]) * x[b] for b in range(n)))
+    program.add(cp_model.LinearExpr.weighted_sum(x, weights) >= best - int(TIE_RELATIVE * best) - len(optimum))
+    program.maximize(cp_model.LinearExpr.weighted_sum(x, [(n - b) * 2**RANK_BITS + hashes[b] for b in range(n)]))
     chosen = set(optimum)
     for k, var in enumerate(x):
         program.add_hint(var, k in chosen)

@@ -239,6 +239,25 @@ def test_trivial_tenders_do_not_start_the_solver() -> None:
     assert done.stdout.strip() == "False"
 
 
+def test_an_award_runs_after_another_highs_in_the_process_set_its_threads() -> None:
+    # HiGHS keeps one thread pool per process and refuses to run at another thread count; in a
+    # process of its own, so the pool this sets up does not outlive the test.
+    script = (
+        "import highspy\n"
+        "from platoons.tender import Bid, Lot, award\n"
+        "theirs = highspy.Highs()\n"
+        "theirs.setOptionValue('output_flag', False)\n"
+        "theirs.setOptionValue('threads', 2)\n"
+        "theirs.addVar(0.0, 1.0)\n"
+        "theirs.run()\n"
+        "lots = [Lot('A', 10.0), Lot('B', 10.0)]\n"
+        "bids = [Bid('a', 'x', ('A',), 4.0, 0.0), Bid('ab', 'y', ('A', 'B'), 9.0, 0.0), Bid('b', 'z', ('B',), 4.0, 0.0)]\n"
+        "print(award(lots, bids).winning_bids)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "('a', 'b')"  # after the banner highspy.Highs prints
+
+
 @pytest.mark.parametrize(
     ("lots", "bids", "words"),
     [

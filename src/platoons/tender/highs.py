@@ -16,7 +16,10 @@ TOLERANCE = 1e-9
 # HiGHS's presolve spends longer probing the dense cliques than the search itself would take
 # (CATS L2, 256 goods and 2,000 bids: no incumbent after 20 s of probing; 0.9 s proven optimal
 # without presolve), so presolve is off for such models. Sparse models keep it: there it pays
-# (CATS scheduling, 64 goods: 0.05 s with presolve, 1 s without).
+# (CATS scheduling, 64 goods: 0.05 s with presolve, 1 s without). Without presolve, HiGHS's
+# feasibility-jump heuristic costs about 8 ms however small the model (a component of three bids:
+# 8 ms with it, 0.7 ms without) and costs L2 more than it saves (256 goods: 0.85 s with it,
+# 0.41 s without), so it is off with presolve; with presolve a small model never reaches it.
 DENSE_PACKAGES = 0.25
 
 
@@ -48,6 +51,7 @@ def solve(model: Model, time_limit_s: float | None) -> tuple[list[int], float | 
 
     # The compiled class: highspy.Highs also starts Python callbacks, which prints HiGHS's banner
     # on standard output (and so into `platoons tender --json`) before output_flag can be set.
+    dense = _dense(model)
     solver = getattr(highspy, "_Highs", highspy.Highs)()
     for option, setting in (
         ("output_flag", False),
@@ -57,13 +61,18 @@ def solve(model: Model, time_limit_s: float | None) -> tuple[list[int], float | 
         ("mip_abs_gap", 0.0),
         ("dual_feasibility_tolerance", TOLERANCE),
         ("mip_feasibility_tolerance", TOLERANCE),
-        ("presolve", "off" if _dense(model) else "choose"),
+        ("presolve", "off" if dense else "choose"),
+        ("mip_heuristic_run_feasibility_jump", not dense),
     ):
         solver.setOptionValue(option, setting)
     if time_limit_s is not None:
         solver.setOptionValue("time_limit", max(time_limit_s, 1e-3))
     solver.passModel(lp)
-    solver.run()
+    if solver.run() == highspy.HighsStatus.kError and solver.getModelStatus() == highspy.HighsModelStatus.kNotset:
+        # HiGHS keeps one thread pool per process, and refuses to run at another thread count
+        # than the pool's: another HiGHS in the same process (the caller's own, say) set it up.
+        solver.resetGlobalScheduler(True)
+        solver.run()
     status = solver.getModelStatus()
     info = solver.getInfo()
     if info.primal_solution_status != highspy.kSolutionStatusFeasible:

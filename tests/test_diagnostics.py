@@ -131,3 +131,21 @@ def test_an_insolvency_says_how_far_short_the_provider_fell_and_what_it_was_deli
     causes = [c for c, kind in zip(exits["cause"], exits["exit"]) if kind == "insolvency"]
     assert causes and all(c.startswith("its reserves ran out, GBP ") and " short" in c for c in causes)
     assert any("while delivering contract(s)" in c and "(lots " in c for c in causes)
+
+
+def _chains(*rows):
+    return {"supply_chains": {key: [row[k] for row in rows] for k, key in enumerate(("role", "named", "with_no_referrals", "referrals"))}}
+
+
+def test_subcontractors_sent_almost_nothing_are_called_bid_candy_and_the_warning_says_why():
+    tables = _chains(("prime", 2, 0, 990), ("tier1", 2, 1, 2), ("tier2", 8, 8, 8))
+    sentence = dict(run_warnings(tables, {}, "prime"))["bid_candy"]
+    assert "Primes delivered 99% of referrals themselves" in sentence
+    assert "sent 1.0%" in sentence and "90% of subcontractor-years" in sentence  # 9 of 10 named had none
+    assert "fee" in sentence and "compliance cost" in sentence
+
+
+def test_a_supply_chain_sent_a_fair_share_raises_no_warning():
+    tables = _chains(("prime", 2, 0, 900), ("tier1", 2, 0, 60), ("tier2", 8, 4, 40))
+    assert "bid_candy" not in dict(run_warnings(tables, {}, "prime"))
+    assert "bid_candy" not in dict(run_warnings(_chains(("member", 3, 0, 500)), {}, "consortium"))

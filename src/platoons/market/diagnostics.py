@@ -214,11 +214,13 @@ def run_warnings(tables: dict[str, dict[str, list]], metrics: dict[str, float], 
             found.append((f"stewardship:{action}", f"{len(lots)} lot(s) went to {what}: {', '.join(lots)}."))
     unserved = metrics.get("referrals_unserved", 0.0) or 0.0
     if unserved > 0:
-        found.append(("unserved", f"{unserved:,.0f} people referred were turned away: their lot had no provider."))
+        people = "person referred was" if round(unserved) == 1 else "people referred were"
+        found.append(("unserved", f"{unserved:,.0f} {people} turned away: their lot had no provider."))
     for row in _rows(tables.get("affordability", {})):
         if row["covered_share"] < 0.5:
             found.append((f"below_cost:{row['group']}", affordability_in_words(row)))
     found += _budget_warnings(_rows(tables.get("affordability", {})))
+    found += _supply_chain_warnings(_rows(tables.get("supply_chains", {})))
     budget = metrics.get("spend_vs_budget")
     if budget is not None and math.isfinite(budget) and budget > 1.0:
         found.append(("over_budget", f"Spend ran at {budget:.0%} of the budget."))
@@ -233,6 +235,26 @@ def _budget_warnings(rows: list[dict]) -> list[tuple[str, str]]:
         return []
     return [("unaffordable", f"The payment table is expected to cost {gbp(expected)} a year at typical performance, "
                              f"more than the {gbp(budget)} budget (design.scale_to_budget: true scales it to fit).")]
+
+
+SUBCONTRACTED_FLOOR = 0.05  # a share of referrals below which named subcontractors are said to be mostly bid candy
+
+
+def _supply_chain_warnings(rows: list[dict]) -> list[tuple[str, str]]:
+    """Primes that named subcontractors but sent them almost nothing: why, in the model's terms."""
+    subs = [r for r in rows if r["role"] in ("tier1", "tier2")]
+    total = sum(r["referrals"] for r in rows)
+    if not subs or total <= 0:
+        return []
+    sent = sum(r["referrals"] for r in subs)
+    if sent >= SUBCONTRACTED_FLOOR * total:
+        return []
+    years, idle = sum(r["named"] for r in subs), sum(r["with_no_referrals"] for r in subs)
+    return [("bid_candy", f"Primes delivered {1 - sent / total:.0%} of referrals themselves; their subcontractors were "
+                          f"sent {sent / total:.1%}, and {idle / years:.0%} of subcontractor-years named in a contract "
+                          "had no referral. A prime passes down only what earns it more through its fee than it "
+                          "would earn delivering it, and a subcontractor declines what it cannot finance through "
+                          "payment by results or what does not cover its compliance cost (docs/model.md, 3.16).")]
 
 
 def affordability_in_words(row: dict) -> str:

@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/platoons compare --replicates 20 --out results/
+	$(VENV)/bin/platoons compare --replicates 20 --out results/ --force  # results/ is this target's own output: a second run replaces it
 
 test: $(STAMP)
 	scripts/install-chromium.sh

@@ -55,3 +55,15 @@ def test_run_tables_reach_the_store(tmp_path):
         assert store.execute(f"select count(*) from {table}").fetchone()[0] > 0, table
     kinds = {row[0] for row in store.execute("select distinct role from supply_chains").fetchall()}
     assert {"prime", "tier1", "tier2"} <= kinds
+
+
+def test_an_alliance_is_told_why_its_effort_is_low_and_the_stored_results_say_the_same(tmp_path):
+    from platoons.report.store import open_store
+    from platoons.report.went_wrong import models_of, stored_warnings
+
+    done = platoons("compare", "alliance", "--replicates", "2", "--set", "run.months=24", "--json", "--out", str(tmp_path),
+                    "--no-report")
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)["warnings"]["alliance"]
+    assert any("full effort" in w and "paid their costs whatever the outcomes" in w for w in printed)
+    assert stored_warnings(tmp_path, models_of(open_store(tmp_path)))["alliance"] == printed

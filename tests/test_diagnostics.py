@@ -149,3 +149,21 @@ def test_a_supply_chain_sent_a_fair_share_raises_no_warning():
     tables = _chains(("prime", 2, 0, 900), ("tier1", 2, 0, 60), ("tier2", 8, 4, 40))
     assert "bid_candy" not in dict(run_warnings(tables, {}, "prime"))
     assert "bid_candy" not in dict(run_warnings(_chains(("member", 3, 0, 500)), {}, "consortium"))
+
+
+def test_subcontractors_all_sent_something_are_not_said_to_have_had_none():
+    sentence = dict(run_warnings(_chains(("prime", 2, 0, 970), ("tier1", 3, 0, 30)), {}, "prime"))["bid_candy"]
+    assert "sent 3.0%." in sentence and "had no referral" not in sentence
+
+
+def _effort(*rows):
+    return {"effort": {key: [row[k] for row in rows] for k, key in enumerate(("role", "person_months", "mean_effort"))}}
+
+
+def test_effort_below_half_is_explained_by_the_delivery_model():
+    # 100 person-months at 0.2 and 300 at 0.4: 0.35 on average
+    tables = _effort(("alliance", 100.0, 0.2), ("alliance", 300.0, 0.4))
+    sentence = dict(run_warnings(tables, {}, "alliance"))["low_effort"]
+    assert "gave 35% of full effort" in sentence and "paid their costs whatever the outcomes" in sentence
+    assert "outcome prices" in dict(run_warnings(tables, {}, "direct"))["low_effort"]
+    assert "low_effort" not in dict(run_warnings(_effort(("direct", 100.0, 0.2), ("direct", 300.0, 0.6)), {}, "direct"))

@@ -221,6 +221,7 @@ def run_warnings(tables: dict[str, dict[str, list]], metrics: dict[str, float], 
             found.append((f"below_cost:{row['group']}", affordability_in_words(row)))
     found += _budget_warnings(_rows(tables.get("affordability", {})))
     found += _supply_chain_warnings(_rows(tables.get("supply_chains", {})))
+    found += _effort_warnings(_rows(tables.get("effort", {})), model)
     budget = metrics.get("spend_vs_budget")
     if budget is not None and math.isfinite(budget) and budget > 1.0:
         found.append(("over_budget", f"Spend ran at {budget:.0%} of the budget."))
@@ -250,11 +251,31 @@ def _supply_chain_warnings(rows: list[dict]) -> list[tuple[str, str]]:
     if sent >= SUBCONTRACTED_FLOOR * total:
         return []
     years, idle = sum(r["named"] for r in subs), sum(r["with_no_referrals"] for r in subs)
+    none = f", and {idle / years:.0%} of subcontractor-years named in a contract had no referral" if idle else ""
     return [("bid_candy", f"Primes delivered {1 - sent / total:.0%} of referrals themselves; their subcontractors were "
-                          f"sent {sent / total:.1%}, and {idle / years:.0%} of subcontractor-years named in a contract "
-                          "had no referral. A prime passes down only what earns it more through its fee than it "
+                          f"sent {sent / total:.1%}{none}. A prime passes down only what earns it more through its fee than it "
                           "would earn delivering it, and a subcontractor declines what it cannot finance through "
                           "payment by results or what does not cover its compliance cost (docs/model.md, 3.16).")]
+
+
+LOW_EFFORT = 0.5  # assumption: mean effort below half of full effort is worth a word
+
+
+def _effort_warnings(rows: list[dict], model: str) -> list[tuple[str, str]]:
+    """Providers who served people at little more than the minimum service: why, by delivery model."""
+    months = sum(r["person_months"] for r in rows)
+    if months <= 0:
+        return []
+    effort = sum(r["mean_effort"] * r["person_months"] for r in rows) / months
+    if effort >= LOW_EFFORT:
+        return []
+    why = ("alliance members are paid their costs whatever the outcomes, so only their mission and their share of any "
+           "overspend (design.delivery.alliance.commissioner_share) move them above the contract's minimum service"
+           if model == "alliance" else
+           "an outcome pays them less than the extra effort it takes costs them: the outcome prices, the price ratio "
+           "won or the share of outcome pay passed down are too low to reward it")
+    return [("low_effort", f"Providers gave {effort:.0%} of full effort, on average over the months people spent on a "
+                           f"caseload: {why} (docs/model.md, 3.15).")]
 
 
 def affordability_in_words(row: dict) -> str:

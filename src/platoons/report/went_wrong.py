@@ -13,7 +13,7 @@ from platoons.market.diagnostics import design_warnings
 from platoons.report.parts import Data, Section, Table
 from platoons.report.store import Store, read_table
 
-RUN_TABLES = ("diagnostics", "affordability", "stewardship", "exits")
+RUN_TABLES = ("diagnostics", "affordability", "stewardship", "exits", "supply_chains", "effort")
 
 
 def stored_runs(directory: str | Path) -> dict[str, list[tuple[dict, dict]]]:

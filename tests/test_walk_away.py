@@ -241,3 +241,24 @@ def test_a_provider_that_walked_away_is_never_heir_to_a_fellow_leaving_after_it(
     reassign(market, leaving, rows[1:2], "handed_back")
     assert pl.people()[rows[0]] == 0  # not handed back to the one that walked away
     assert pl.people()[rows[2:]].sum() >= people
+
+
+def test_each_stewardship_row_says_how_its_lot_came_to_be_without_a_holder():
+    from platoons.market.diagnostics import run_warnings
+    from platoons.market.engine import _fail
+
+    never = simulate(small({"design.eligibility.min_turnover_gbp": NOBODY_CAN_BID, "design.stewardship.policy": ["last_resort"]}), 1)
+    rows = never.tables["stewardship"]
+    # Month 0: nobody can bid, so the in-house service takes the lots; month 24: its contracts expire
+    # at the re-tender, which nobody can bid for either.
+    assert {(m, c) for m, c in zip(rows["month"], rows["cause"])} == {(0, "never_let"), (24, "expired")}
+    assert "as no tender let them" in dict(run_warnings(never.tables, never.metrics))["stewardship:last_resort:never_let"]
+
+    market = _start(small({"design.delivery.model": "direct", "design.stewardship.policy": ["last_resort"]}), 1)
+    run(market, 3)
+    holder = market.contracts[0].holder
+    held = {market.lots.names[lot] for c in market.contracts if c.active and c.holder == holder for lot in c.lots}
+    _fail(market, holder)  # its reserves ran out: its contracts end, and the commissioner steps in next month
+    run(market, 1)
+    rows = [r for r in market.stewardship if r["month"] == 3]
+    assert {r["lot"] for r in rows} == held and {r["cause"] for r in rows} == {"failed"}

@@ -186,6 +186,12 @@ def reason_in_words(row: dict, model: str = "direct") -> str:
     return reason
 
 
+# How a lot came to be without a holder (the stewardship table's `cause`), in words.
+WHY_FREE = {"never_let": "as no tender let them", "expired": "when their contract expired and no re-let placed them",
+            "failed": "after their holder failed", "handed_back": "after their holder handed the contract back",
+            "terminated": "after their contract was terminated for performance"}
+
+
 def _rows(table: dict[str, list]) -> list[dict]:
     columns = list(table)
     return [dict(zip(columns, values)) for values in zip(*(table[c] for c in columns))] if columns else []
@@ -208,10 +214,12 @@ def run_warnings(tables: dict[str, dict[str, list]], metrics: dict[str, float], 
             found.append((f"set_aside:{lot}", f"Set-aside lot {lot} found no small provider in its first tender: "
                                                f"{reason_in_words(first, model)}."))
     for action in ("last_resort", "direct_award"):
-        lots = sorted({r["lot"] for r in _rows(tables.get("stewardship", {})) if r["action"] == action})
-        if lots:
-            what = "the in-house provider of last resort" if action == "last_resort" else "a direct award without competition"
-            found.append((f"stewardship:{action}", f"{len(lots)} lot(s) went to {what}: {', '.join(lots)}."))
+        steps = [r for r in _rows(tables.get("stewardship", {})) if r["action"] == action]
+        what = "the in-house provider of last resort" if action == "last_resort" else "a direct award without competition"
+        for cause in dict.fromkeys(r.get("cause") for r in steps):  # results stored before causes were recorded have none
+            lots = sorted({r["lot"] for r in steps if r.get("cause") == cause})
+            why = f" {WHY_FREE[cause]}" if cause in WHY_FREE else ""
+            found.append((f"stewardship:{action}:{cause}", f"{len(lots)} lot(s) went to {what}{why}: {', '.join(lots)}."))
     unserved = metrics.get("referrals_unserved", 0.0) or 0.0
     if unserved > 0:
         people = "person referred was" if round(unserved) == 1 else "people referred were"

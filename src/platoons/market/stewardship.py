@@ -14,7 +14,9 @@ one gives the lot a holder:
     leave_unserved   nothing now; the lot is re-let every `relet_every_months` (a quarter by
                      default), as before stewardship existed
 
-Every lot an action places is a row of the stewardship table with its share of the action's cost, and
+Every lot an action places is a row of the stewardship table with how it came to be without a holder
+(its last contract's end: `failed`, `handed_back`, `terminated`, `expired`; or `never_let`) and its
+share of the action's cost, and
 every month a lot stays unserved is counted; re-lets under `leave_unserved` are tenders, recorded in the
 diagnostics.
 """
@@ -163,8 +165,14 @@ def _end(market: Market) -> int:
 def _record(market: Market, lots, action: str, cost_gbp: float) -> None:
     for lot in lots:
         market.stewardship.append({"lot": market.lots.names[int(lot)], "month": market.month, "action": action,
-                                   "cost_gbp": float(cost_gbp) / max(len(lots), 1)})
+                                   "cause": _why_free(market, int(lot)), "cost_gbp": float(cost_gbp) / max(len(lots), 1)})
     market.count(f"stewardship_{action}", len(lots))
+
+
+def _why_free(market: Market, lot: int) -> str:
+    """How the lot came to need the commissioner: how its last contract ended, or `never_let`."""
+    ended = [c.ended_by for c in market.contracts if lot in c.lots and not c.active]
+    return ended[-1] if ended else "never_let"
 
 
 ACTIONS = {"extend": _extend, "relax_and_relet": _relax_and_relet, "direct_award": _direct_award,

@@ -7,7 +7,7 @@ yearly           each year and need group: referrals, outcomes and the flow outc
 cohorts          each referral cohort and need group: referrals, outcomes so far, outcome rate
 provider_flows   each year, kind and last role: providers entering, failing and closing
 exits            every hand-back, withdrawal, insolvency and closure: who, role, kind, size band, month, cause, people
-stewardship      what the commissioner did for each lot left without a holder, when, and what it cost
+stewardship      what the commissioner did for each lot left without a holder, when, why it had none, and what it cost
 transitions      each lot that changed hands: when, from and to whom, people moved, what it cost the incoming holder
 diagnostics      each lot of each tender: teams, credible bidders and the bidders teams expected
                  (their prices shade by it), teams eligible, present, able to absorb it, expecting a margin, funded by investors, able to carry
@@ -51,7 +51,7 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
                        ("failures", "int"), ("closures", "int")),
     "exits": (("provider", "text"), ("exit", "text"), ("role", "text"), ("kind", "text"), ("size_band", "text"),
               ("month", "int"), ("cause", "text"), ("people", "int")),
-    "stewardship": (("lot", "text"), ("month", "int"), ("action", "text"), ("cost_gbp", "float")),
+    "stewardship": (("lot", "text"), ("month", "int"), ("action", "text"), ("cause", "text"), ("cost_gbp", "float")),
     "transitions": (("lot", "text"), ("month", "int"), ("from_providers", "text"), ("to_providers", "text"),
                     ("people", "int"), ("cost_gbp", "float")),
     "diagnostics": (("lot", "text"), ("month", "int"), ("round", "int"), ("relaxed", "flag"), ("set_aside", "flag"),

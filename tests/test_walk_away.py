@@ -262,3 +262,61 @@ def test_each_stewardship_row_says_how_its_lot_came_to_be_without_a_holder():
     run(market, 1)
     rows = [r for r in market.stewardship if r["month"] == 3]
     assert {r["lot"] for r in rows} == held and {r["cause"] for r in rows} == {"failed"}
+
+
+def _consortium_lot(market):
+    """A standing consortium contract and its placements in one lot, one row a member."""
+    pl = market.placements
+    contract = next(c for c in range(len(market.contracts)) if market.contracts[c].active and market.contracts[c].holder < 0)
+    rows = np.flatnonzero((pl.contract == contract) & pl.live(market))
+    return contract, rows[pl.lot[rows] == pl.lot[rows[0]]]
+
+
+def test_when_the_last_member_in_the_chain_leaves_the_contract_ends_rather_than_return_to_those_who_walked_away():
+    from platoons.market.contracting import reassign
+
+    market = _start(small({"design.delivery.model": "consortium", "design.eligibility.min_turnover_gbp": 0}), 1)
+    run(market, 5)
+    contract, rows = _consortium_lot(market)
+    assert len(rows) >= 2
+    for row in rows[:-1]:  # all but one walk away: no share, no people, still active
+        reassign(market, int(market.placements.provider[row]), np.array([row]), "handed_back")
+    last = rows[-1]
+    assert market.contracts[contract].active and market.placements.people()[last] > 0
+    reassign(market, int(market.placements.provider[last]), np.array([last]), "failed")
+    assert not market.contracts[contract].active and market.contracts[contract].ended_by == "failed"
+    assert market.placements.people()[rows[:-1]].sum() == 0  # nobody was handed back to a member that left
+
+
+def test_a_member_that_left_is_not_liable_for_a_fellow_that_fails_after_it():
+    from platoons.market.contracting import reassign
+    from platoons.market.engine import _share_loss
+
+    market = _start(small({"design.delivery.model": "consortium", "design.eligibility.min_turnover_gbp": 0}), 1)
+    run(market, 5)
+    _, rows = _consortium_lot(market)
+    assert len(rows) >= 3
+    p, pl, ledger = market.providers, market.placements, market.ledger
+    gone, failing = int(pl.provider[rows[0]]), int(pl.provider[rows[1]])
+    staying = [int(q) for q in pl.provider[rows[2:]]]
+    reassign(market, gone, rows[:1], "handed_back")
+    ledger.post(p.account[failing], Account.CREDITORS, ledger.balances[p.account[failing]] + 1_000_000, Kind.OVERHEAD)  # GBP 10,000 short
+    before = ledger.balances[p.account].copy()
+    assert _share_loss(market, failing)
+    after = ledger.balances[p.account]
+    assert after[gone] == before[gone]  # it left with notice: what is lost after is not its
+    assert after[failing] == 0 and (before[staying] - after[staying]).sum() == 1_000_000
+
+
+def test_members_left_in_a_consortium_review_at_once_when_a_fellow_leaves():
+    scenario = small({"design.delivery.model": "consortium", "design.eligibility.min_turnover_gbp": 0,
+                      "sector.exits.notice_months": 1, "sector.exits.review_every_months": 12})
+    market = _start(scenario, 1)
+    run(market, 2)
+    contract, rows = _consortium_lot(market)
+    leaver, heir = (int(market.placements.provider[r]) for r in rows[:2])
+    exits._give_notice(market, leaver, contract, "test")  # due at month 3, which is no review month
+    market.providers.effectiveness[heir] = 0.0  # it now knows every referral loses money
+    run(market, 2)
+    assert not market.placements.share[market.placements.provider == leaver].any()  # it left
+    assert any(q == heir and c == contract for q, c, _, _ in market.notices)  # and its heir gave notice at once

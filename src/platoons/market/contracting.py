@@ -295,10 +295,13 @@ def reassign(market: Market, provider: int, rows: np.ndarray, cause: str) -> int
             people = market.placements.people()
             continue
         same_unit = (pl.contract == pl.contract[row]) & (pl.lot == pl.lot[row]) & p.active[pl.provider] & (pl.provider != provider)
-        # A fellow that has itself left the chain (it is still active, but takes no referrals here)
-        # is no heir: handing it people back would put them with a provider that walked away.
+        # A fellow that has itself left the chain (it is still active, but takes no referrals here
+        # and is no longer named) is no heir: handing it people back would put them with a provider
+        # that walked away. With no fellow left in the chain, the contract ends and the commissioner steps in.
         staying = np.unique(pl.provider[same_unit & (pl.share.sum(axis=1) > 0)])
-        mates = np.flatnonzero(same_unit & np.isin(pl.provider, staying)) if len(staying) else np.flatnonzero(same_unit)
+        if len(staying) == 0:
+            staying = np.unique(pl.provider[same_unit & pl.named])
+        mates = np.flatnonzero(same_unit & np.isin(pl.provider, staying))
         if len(mates) == 0:
             contract.end(cause, market.month)
             continue

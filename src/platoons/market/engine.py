@@ -450,11 +450,14 @@ def _insolvency_cause(market: Market, provider: int, deficit_pence: int, covered
 def _share_loss(market: Market, provider: int) -> bool:
     """Fellow members of the failing provider's consortia cover its deficit, pro rata to reserves,
     whatever that leaves them (liability is joint and several); whether any fellow was there to."""
-    p, ledger = market.providers, market.ledger
+    p, ledger, pl = market.providers, market.ledger, market.placements
+    # A member that has left a contract (with notice) is no longer liable for what is lost after it left.
+    delivering = pl.live(market) & (pl.share.sum(axis=1) > 0)
     fellows = set()
-    for contract in market.contracts:
+    for c, contract in enumerate(market.contracts):
         if contract.active and contract.holder < 0 and provider in contract.members:
-            fellows.update(int(m) for m in contract.members if m != provider and p.active[m])
+            still = set(pl.provider[delivering & (pl.contract == c)].tolist())
+            fellows.update(int(m) for m in contract.members if m != provider and p.active[m] and int(m) in still)
     if not fellows:
         return False
     fellows = np.array(sorted(fellows))

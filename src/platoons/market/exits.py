@@ -6,7 +6,8 @@ the contract's price and the terms it is paid on, the referrals its share brings
 what will the rest of the term earn or lose? When the expected loss over the remaining months
 passes what it can bear (`bearable_loss_share` of its reserves), it gives notice; after
 `notice_months` a holder hands the contract back (the commissioner steps in: `stewardship`) and a
-subcontractor or member leaves the supply chain (the prime or a fellow member takes its people).
+subcontractor or member leaves the supply chain (the prime or a fellow member takes its people;
+the members left in a consortium review at once on their enlarged shares).
 Alliance members are paid their costs and outcomes-finance providers are paid by investors, so
 neither reviews. Insolvency remains for losses that notice cannot absorb.
 
@@ -34,11 +35,19 @@ def review(market: Market) -> None:
         return
     if market.month % rules.review_every_months != rules.review_every_months - 1:
         return
-    pl, p = market.placements, market.providers
+    pl = market.placements
+    taking = pl.live(market) & (pl.share.sum(axis=1) > 0)
+    _review_units(market, sorted({(int(q), int(c)) for q, c in zip(pl.provider[taking], pl.contract[taking])}))
+
+
+def _review_units(market: Market, units: list[tuple[int, int]]) -> None:
+    """Each (provider, contract) looks forward and gives notice on what it cannot bear."""
+    rules, pl, p = market.scenario.sector.exits, market.placements, market.providers
+    if not units:
+        return
     taking = pl.live(market) & (pl.share.sum(axis=1) > 0)
     noticed = {(q, c) for q, c, _, _ in market.notices}
     reserves = np.maximum(market.ledger.balances[p.account] / 100.0, 0.0)
-    units = sorted({(int(q), int(c)) for q, c in zip(pl.provider[taking], pl.contract[taking])})
     economics = Economics(market, np.unique(np.array([q for q, _ in units], dtype=np.int64)))
     needs: dict[int, list[tuple[float, int, int]]] = {}  # provider -> (working capital ahead, contract, months left)
     for provider, contract in units:
@@ -204,6 +213,19 @@ def _serve_notices(market: Market) -> None:
         moved = reassign(market, provider, rows, "handed_back")
         record(market, provider, kind, cause, moved if kind == "withdrawal" else people)
         market.count(f"{kind}s")
+        if kind == "withdrawal" and terms.holder < 0 and terms.active:
+            _review_heirs(market, contract)
+
+
+def _review_heirs(market: Market, contract: int) -> None:
+    """The members left in a consortium contract review at once: a leaver's referrals and people
+    have just become theirs, and a member would not carry a share it cannot bear until its next
+    review (nor would it have agreed to)."""
+    pl = market.placements
+    taking = pl.live(market) & (pl.share.sum(axis=1) > 0)
+    heirs = np.unique(pl.provider[taking & (pl.contract == contract)])
+    mine = taking & np.isin(pl.provider, heirs)  # all their contracts: one purse funds them all
+    _review_units(market, sorted({(int(q), int(c)) for q, c in zip(pl.provider[mine], pl.contract[mine])}))
 
 
 def record(market: Market, provider: int, kind: str, cause: str, people: int) -> None:

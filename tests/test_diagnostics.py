@@ -167,3 +167,14 @@ def test_effort_below_half_is_explained_by_the_delivery_model():
     assert "gave 35% of full effort" in sentence and "paid their costs whatever the outcomes" in sentence
     assert "outcome prices" in dict(run_warnings(tables, {}, "direct"))["low_effort"]
     assert "low_effort" not in dict(run_warnings(_effort(("direct", 100.0, 0.2), ("direct", 300.0, 0.6)), {}, "direct"))
+
+
+def test_prices_above_typical_cost_that_most_providers_still_cannot_cover_are_not_called_below_cost():
+    row = {"group": "moderate", "paid_per_referral_gbp": 1471.0, "cost_per_referral_gbp": 1327.0, "covered_share": 0.48,
+           "referrals_per_year": 100.0, "expected_spend_gbp_per_year": 147_100.0, "budget_gbp_per_year": math.nan}
+    table = {"affordability": {key: [value] for key, value in row.items()}}
+    sentence = dict(run_warnings(table, {}))["below_cost:moderate"]
+    assert sentence.startswith("Most providers would not cover their costs for moderate")
+    assert "above the typical cost of GBP 1,327" in sentence and "only 48% of providers" in sentence
+    table["affordability"]["paid_per_referral_gbp"] = [1200.0]
+    assert dict(run_warnings(table, {}))["below_cost:moderate"].startswith("Prices are below cost for most providers")

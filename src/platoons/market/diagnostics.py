@@ -287,9 +287,15 @@ def _effort_warnings(rows: list[dict], model: str) -> list[tuple[str, str]]:
 
 
 def affordability_in_words(row: dict) -> str:
-    return (f"Prices are below cost for most providers for {row['group']}: the payment table pays about "
-            f"{gbp(row['paid_per_referral_gbp'])} per referral at typical performance against a typical cost of "
-            f"{gbp(row['cost_per_referral_gbp'])}; {row['covered_share']:.0%} of providers would cover their costs.")
+    paid, cost, group = gbp(row["paid_per_referral_gbp"]), gbp(row["cost_per_referral_gbp"]), row["group"]
+    if row["paid_per_referral_gbp"] < row["cost_per_referral_gbp"]:
+        return (f"Prices are below cost for most providers for {group}: the payment table pays about {paid} per "
+                f"referral at typical performance against a typical cost of {cost}; {row['covered_share']:.0%} of "
+                "providers would cover their costs.")
+    # Typical is the sector's average: a few strong providers can lift it above cost while most fall short.
+    return (f"Most providers would not cover their costs for {group}: the payment table pays about {paid} per "
+            f"referral at the sector's average performance, above the typical cost of {cost}, but only "
+            f"{row['covered_share']:.0%} of providers perform well enough to cover their own costs at list prices.")
 
 
 def design_warnings(runs: list[tuple[dict, dict]], model: str = "direct") -> list[str]:

@@ -5,7 +5,7 @@ import math
 from small_world import small
 
 from platoons import simulate
-from platoons.market.diagnostics import run_warnings
+from platoons.market.diagnostics import REASONS, run_warnings
 
 # A direct design with a lot per area, no turnover threshold, and lots nobody takes left unserved,
 # so that the first tender's rows show what stops bidders and nothing else steps in.
@@ -178,3 +178,27 @@ def test_prices_above_typical_cost_that_most_providers_still_cannot_cover_are_no
     assert "above the typical cost of GBP 1,327" in sentence and "only 48% of providers" in sentence
     table["affordability"]["paid_per_referral_gbp"] = [1200.0]
     assert dict(run_warnings(table, {}))["below_cost:moderate"].startswith("Prices are below cost for most providers")
+
+
+def test_small_providers_shut_out_are_told_what_stopped_them_in_the_first_tender():
+    def row(lot, round_, reason, needed=math.nan, best=math.nan):
+        return {"lot": lot, "round": round_, "let": True, "set_aside": False, "small_reason": reason, "small_needed_gbp": needed,
+                "small_best_gbp": best}
+
+    rows = [row("A", 0, "absorbability", 3_200_000.0, 352_000.0), row("B", 0, "absorbability", 2_000_000.0, 352_000.0),
+            row("C", 0, "no_margin", best=1.2), row("D", 0, ""), row("A", 1, "no_margin", best=1.1)]
+    table = {"diagnostics": {key: [r[key] for r in rows] for key in rows[0]}}
+    sentence = dict(run_warnings(table, {"small_share_of_spend": 0.004}))["small_shut_out"]
+    # The first tender only (round 0): three of its four lots drew no small bidder, two for want of size.
+    assert sentence.startswith("Small providers received 0.4% of providers' income.")
+    assert "no small provider bid for 3 of 4 lots" in sentence and "(2 lots), for lot A" in sentence
+    assert "can absorb GBP 3.2m a year; the largest small provider's limit is GBP 352k" in sentence
+    assert "small_shut_out" not in dict(run_warnings(table, {"small_share_of_spend": 0.05}))
+
+
+def test_each_lot_says_why_no_small_provider_bid_or_that_one_did():
+    rows, _ = first_tender(small(OPEN))
+    assert all("small_reason" in r for r in rows)
+    for r in rows:
+        assert (r["small_reason"] == "") or r["small_reason"] in {"no_team", "turnover_threshold", "reserves_threshold",
+                                                                    *REASONS.values()}

@@ -81,14 +81,28 @@ def record(market, funnel: Funnel, wins, relaxed: bool) -> None:
                "reason": "", "needed_gbp": math.nan, "best_gbp": math.nan}
         if lot not in let:
             row.update(_binding(market, funnel, j, could_win, counts, value[j], relaxed))
+        row.update(_small_binding(market, funnel, j, small, value[j], relaxed))
         market.diagnostics.append(row)
 
 
-def _binding(market, funnel: Funnel, j: int, could_win: np.ndarray, counts: dict, value: float, relaxed: bool) -> dict:
+def _small_binding(market, funnel: Funnel, j: int, small: np.ndarray, value: float, relaxed: bool) -> dict:
+    """Why no team led by a small provider bid for lot j ('' when one did), and the figures that show it."""
+    counts = {stage: int((funnel.passed[stage][:, j] & small).sum()) for stage in STAGES}
+    if counts["bid"] > 0:
+        return {"small_reason": "", "small_needed_gbp": math.nan, "small_best_gbp": math.nan}
+    found = _binding(market, funnel, j, small, counts, value, relaxed, small_only=True)
+    if found["reason"] == "not_awarded":  # every stage had a small team: it is the bid that was missing
+        found = {"reason": "bid_budget", "needed_gbp": math.nan, "best_gbp": math.nan}
+    return {f"small_{key}": found[key] for key in ("reason", "needed_gbp", "best_gbp")}
+
+
+def _binding(market, funnel: Funnel, j: int, could_win: np.ndarray, counts: dict, value: float, relaxed: bool,
+             small_only: bool = False) -> dict:
     """The first test no team that could win lot j passed, and the figures that show it."""
     design = market.scenario.design
     if not could_win.any():
-        return {"reason": "no_team", "needed_gbp": value, "best_gbp": _largest_limit_present(market, funnel.lot_ids[j], relaxed)}
+        largest = _largest_limit_present(market, funnel.lot_ids[j], relaxed, small_only)
+        return {"reason": "no_team", "needed_gbp": value, "best_gbp": largest}
     if counts["eligible"] == 0:
         candidates = could_win
         if not (funnel.turnover_ok & candidates).any():
@@ -114,13 +128,14 @@ def _figures(stage: str, funnel: Funnel, j: int, reached: np.ndarray, value: flo
     return {"needed_gbp": math.nan, "best_gbp": math.nan}
 
 
-def _largest_limit_present(market, lot: int, relaxed: bool) -> float:
-    """The largest yearly value any provider present in the lot could absorb (small ones only for a set-aside lot)."""
+def _largest_limit_present(market, lot: int, relaxed: bool, small_only: bool = False) -> float:
+    """The largest yearly value any provider present in the lot could absorb (small ones only for a
+    set-aside lot, or when `small_only`)."""
     from platoons.market.bidding import _absorbable_by
 
     p = market.providers
     present = p.active & ~p.in_house & market.presence()[:, market.lots.area_share[lot] > 0].any(axis=1)
-    if market.lots.set_aside[lot] and not relaxed:
+    if small_only or market.lots.set_aside[lot] and not relaxed:
         present &= p.is_small(market.small_max)
     limits = _absorbable_by(market, p.turnover_gbp[present], p.management[present])
     return float(limits.max()) if len(limits) else 0.0
@@ -228,6 +243,7 @@ def run_warnings(tables: dict[str, dict[str, list]], metrics: dict[str, float], 
         if row["covered_share"] < 0.5:
             found.append((f"below_cost:{row['group']}", affordability_in_words(row)))
     found += _budget_warnings(_rows(tables.get("affordability", {})))
+    found += _small_warnings(rows, metrics, model)
     found += _supply_chain_warnings(_rows(tables.get("supply_chains", {})))
     found += _effort_warnings(_rows(tables.get("effort", {})), model)
     budget = metrics.get("spend_vs_budget")
@@ -244,6 +260,27 @@ def _budget_warnings(rows: list[dict]) -> list[tuple[str, str]]:
         return []
     return [("unaffordable", f"The payment table is expected to cost {gbp(expected)} a year at typical performance, "
                              f"more than the {gbp(budget)} budget (design.scale_to_budget: true scales it to fit).")]
+
+
+SMALL_SHARE_FLOOR = 0.01  # assumption: small providers' share of income below which the run says why
+
+
+def _small_warnings(rows: list[dict], metrics: dict[str, float], model: str) -> list[tuple[str, str]]:
+    """Small providers shut out: what stopped them bidding in the first tender, lot by lot, in words."""
+    share = metrics.get("small_share_of_spend")
+    first = [r for r in rows if r["round"] == min(q["round"] for q in rows)] if rows else []
+    stopped = [r for r in first if r.get("small_reason")]  # results stored before small reasons were recorded have none
+    if share is None or not math.isfinite(share) or share >= SMALL_SHARE_FLOOR or not stopped:
+        return []
+    reasons = [r["small_reason"] for r in stopped]
+    common = max(dict.fromkeys(reasons), key=reasons.count)
+    example = next(r for r in stopped if r["small_reason"] == common)
+    words = reason_in_words({"reason": common, "needed_gbp": example["small_needed_gbp"], "best_gbp": example["small_best_gbp"],
+                             "set_aside": True}, model)
+    who = "team led by a small provider" if model in ("prime", "consortium") else "small provider"
+    return [("small_shut_out", f"Small providers received {share:.1%} of providers' income. In the first tender no {who} "
+                               f"bid for {len(stopped)} of {len(first)} lots; the most common reason ({reasons.count(common)} "
+                               f"lots), for lot {example['lot']}: {words}.")]
 
 
 SUBCONTRACTED_FLOOR = 0.05  # a share of referrals below which named subcontractors are said to be mostly bid candy

@@ -11,7 +11,8 @@ stewardship      what the commissioner did for each lot left without a holder, w
 transitions      each lot that changed hands: when, from and to whom, people moved, what it cost the incoming holder
 diagnostics      each lot of each tender: teams, credible bidders and the bidders teams expected
                  (their prices shade by it), teams eligible, present, able to absorb it, expecting a margin, funded by investors, able to carry
-                 the risk and bidding; for a lot not let, the binding reason (platoons.market.diagnostics)
+                 the risk and bidding; for a lot not let, the binding reason; for every lot no team led by a
+                 small provider bid for, the test that stopped them (platoons.market.diagnostics)
 affordability    before the tender, each need group: what the payment table pays and what delivery typically costs
                  per referral, the share of providers that would cover their costs, expected spend and the budget
 
@@ -58,7 +59,7 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
                     ("teams", "int"), ("credible", "int"), ("expected_bidders", "float"),
                     ("eligible", "int"), ("present", "int"), ("absorb", "int"), ("margin", "int"),
                     ("funded", "int"), ("risk", "int"), ("bid", "int"), ("let", "flag"), ("reason", "text"), ("needed_gbp", "float"),
-                    ("best_gbp", "float")),
+                    ("best_gbp", "float"), ("small_reason", "text"), ("small_needed_gbp", "float"), ("small_best_gbp", "float")),
     "affordability": (("group", "text"), ("paid_per_referral_gbp", "float"), ("cost_per_referral_gbp", "float"),
                       ("covered_share", "float"), ("referrals_per_year", "float"), ("expected_spend_gbp_per_year", "float"),
                       ("budget_gbp_per_year", "float")),

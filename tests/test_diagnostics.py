@@ -191,7 +191,7 @@ def test_small_providers_shut_out_are_told_what_stopped_them_in_the_first_tender
     sentence = dict(run_warnings(table, {"small_share_of_spend": 0.004}))["small_shut_out"]
     # The first tender only (round 0): three of its four lots drew no small bidder, two for want of size.
     assert sentence.startswith("Small providers received 0.4% of providers' income.")
-    assert "no small provider bid for 3 of 4 lots" in sentence and "(2 lots), for lot A" in sentence
+    assert "no small provider bid for 3 of 4 lots" in sentence and "(2 lots), at lot A" in sentence
     assert "can absorb GBP 3.2m a year; the largest small provider's limit is GBP 352k" in sentence
     assert "small_shut_out" not in dict(run_warnings(table, {"small_share_of_spend": 0.05}))
 

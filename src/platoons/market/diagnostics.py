@@ -278,9 +278,13 @@ def _small_warnings(rows: list[dict], metrics: dict[str, float], model: str) -> 
     words = reason_in_words({"reason": common, "needed_gbp": example["small_needed_gbp"], "best_gbp": example["small_best_gbp"],
                              "set_aside": True}, model)
     who = "team led by a small provider" if model in ("prime", "consortium") else "small provider"
+    count, where = reasons.count(common), f"at lot {example['lot']}: {words}"
+    if count == len(stopped):
+        why = where if count == 1 else f"for all of them, as {where}"
+    else:
+        why = f"the most common reason ({count} lots), {where}"
     return [("small_shut_out", f"Small providers received {share:.1%} of providers' income. In the first tender no {who} "
-                               f"bid for {len(stopped)} of {len(first)} lots; the most common reason ({reasons.count(common)} "
-                               f"lots), for lot {example['lot']}: {words}.")]
+                               f"bid for {len(stopped)} of {len(first)} lot{'s' if len(first) != 1 else ''}; {why}.")]
 
 
 SUBCONTRACTED_FLOOR = 0.05  # a share of referrals below which named subcontractors are said to be mostly bid candy

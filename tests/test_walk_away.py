@@ -70,6 +70,7 @@ def test_an_expired_contract_nobody_replaces_is_extended():
     run(market, 1)  # month 12: they expire, nobody can bid, the incumbents carry on
     assert all(c.active and c.end_month == 18 for c in first)
     assert len(market.contracts) == len(first)
+    assert {(r["action"], r["cause"]) for r in market.stewardship} == {("extend", "expired")}
 
 
 def test_a_direct_award_goes_to_the_best_eligible_provider_at_list_price():

@@ -53,7 +53,7 @@ def _extend(market: Market, lots: np.ndarray) -> None:
         if expired_now and holder_alive and set(contract.lots) <= set(lots.tolist()):
             contract.active, contract.ended_by = True, ""
             contract.end_month = min(market.month + rules.extend_months, market.scenario.run.months)
-            _record(market, contract.lots, "extend", 0.0)
+            _record(market, contract.lots, "extend", 0.0, cause="expired")
 
 
 def _relax_and_relet(market: Market, lots: np.ndarray) -> None:
@@ -162,10 +162,12 @@ def _end(market: Market) -> int:
     return min(max(ends) if ends else market.month + terms.length_months, months) if terms.retender else months
 
 
-def _record(market: Market, lots, action: str, cost_gbp: float) -> None:
+def _record(market: Market, lots, action: str, cost_gbp: float, cause: str | None = None) -> None:
+    """One row per lot placed; `cause` when the lot's last contract no longer shows it (an extension
+    has already put the expired contract back in force)."""
     for lot in lots:
         market.stewardship.append({"lot": market.lots.names[int(lot)], "month": market.month, "action": action,
-                                   "cause": _why_free(market, int(lot)), "cost_gbp": float(cost_gbp) / max(len(lots), 1)})
+                                   "cause": cause or _why_free(market, int(lot)), "cost_gbp": float(cost_gbp) / max(len(lots), 1)})
     market.count(f"stewardship_{action}", len(lots))
 
 

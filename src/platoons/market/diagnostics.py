@@ -268,7 +268,8 @@ SMALL_SHARE_FLOOR = 0.01  # assumption: small providers' share of income below w
 def _small_warnings(rows: list[dict], metrics: dict[str, float], model: str) -> list[tuple[str, str]]:
     """Small providers shut out: what stopped them bidding in the first tender, lot by lot, in words."""
     share = metrics.get("small_share_of_spend")
-    first = [r for r in rows if r["round"] == min(q["round"] for q in rows)] if rows else []
+    first_round = min((r["round"] for r in rows), default=None)
+    first = [r for r in rows if r["round"] == first_round]
     stopped = [r for r in first if r.get("small_reason")]  # results stored before small reasons were recorded have none
     if share is None or not math.isfinite(share) or share >= SMALL_SHARE_FLOOR or not stopped:
         return []

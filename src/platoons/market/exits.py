@@ -35,17 +35,19 @@ def review(market: Market) -> None:
         return
     if market.month % rules.review_every_months != rules.review_every_months - 1:
         return
-    pl = market.placements
-    taking = pl.live(market) & (pl.share.sum(axis=1) > 0)
-    _review_units(market, sorted({(int(q), int(c)) for q, c in zip(pl.provider[taking], pl.contract[taking])}))
+    _review_units(market)
 
 
-def _review_units(market: Market, units: list[tuple[int, int]]) -> None:
-    """Each (provider, contract) looks forward and gives notice on what it cannot bear."""
+def _review_units(market: Market, providers: np.ndarray | None = None) -> None:
+    """Each provider delivering a contract (only `providers`, when given) looks forward at each of
+    its contracts and gives notice on what it cannot bear."""
     rules, pl, p = market.scenario.sector.exits, market.placements, market.providers
+    taking = pl.live(market) & (pl.share.sum(axis=1) > 0)
+    if providers is not None:
+        taking &= np.isin(pl.provider, providers)  # all their contracts: one purse funds them all
+    units = sorted({(int(q), int(c)) for q, c in zip(pl.provider[taking], pl.contract[taking])})
     if not units:
         return
-    taking = pl.live(market) & (pl.share.sum(axis=1) > 0)
     noticed = {(q, c) for q, c, _, _ in market.notices}
     reserves = np.maximum(market.ledger.balances[p.account] / 100.0, 0.0)
     economics = Economics(market, np.unique(np.array([q for q, _ in units], dtype=np.int64)))
@@ -222,10 +224,8 @@ def _review_heirs(market: Market, contract: int) -> None:
     have just become theirs, and a member would not carry a share it cannot bear until its next
     review (nor would it have agreed to)."""
     pl = market.placements
-    taking = pl.live(market) & (pl.share.sum(axis=1) > 0)
-    heirs = np.unique(pl.provider[taking & (pl.contract == contract)])
-    mine = taking & np.isin(pl.provider, heirs)  # all their contracts: one purse funds them all
-    _review_units(market, sorted({(int(q), int(c)) for q, c in zip(pl.provider[mine], pl.contract[mine])}))
+    staying = pl.live(market) & (pl.share.sum(axis=1) > 0) & (pl.contract == contract)
+    _review_units(market, np.unique(pl.provider[staying]))
 
 
 def record(market: Market, provider: int, kind: str, cause: str, people: int) -> None:
